@@ -1,0 +1,116 @@
+"""Variable projection for S0·exp(−R·t): S0 in closed form, a safeguarded Newton search in R.
+
+For a fixed R the least-squares amplitude is S0(R) = A/B with A = Σ w·y·e and
+B = Σ w·e², e = exp(−R·t). Putting it back leaves a one-dimensional problem: maximise
+h(R) = A²/B (Golub & Pereyra, 1973). Its stationarity condition is
+F(R) = 2·A′·B − A·B′ = 0, solved here by Newton's method on F with analytic A′, A″, B′,
+B″. A step is taken only where F′ < 0 (h concave, moving to a maximum); elsewhere R moves
+uphill by a bounded factor. This path needs about a third of the tensor work of
+Levenberg-Marquardt per iteration, which is what makes whole-slice fits take
+milliseconds; it serves the default model (no offset, Gaussian noise).
+
+The search runs in the precision of the input (float32 halves the memory traffic that
+bounds its speed) and ends with Newton steps in float64, which converge quadratically
+from there, so the result is as accurate as a float64 fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+#: Largest relative change of R in one step, so a poor start cannot jump far.
+_MAX_RELATIVE_STEP = 0.5
+
+
+@dataclass
+class ProjectionResult:
+    """S0 and R per voxel (N,), and the iterations used."""
+
+    s0: torch.Tensor
+    rate: torch.Tensor
+    iterations: int
+
+
+def _moments(signal: torch.Tensor, times: torch.Tensor, weight: torch.Tensor | None,
+             rate: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """A, A′, A″, B, B′, B″ at ``rate``; ``signal`` is already 0 at invalid points."""
+    decay = torch.exp(-rate * times)
+    signal_decay = signal * decay
+    signal_time_decay = signal_decay * times
+    decay_sq = decay * decay if weight is None else weight * decay * decay
+    time_decay_sq = decay_sq * times
+    return (signal_decay.sum(0), -signal_time_decay.sum(0), (signal_time_decay * times).sum(0),
+            decay_sq.sum(0), -2.0 * time_decay_sq.sum(0), 4.0 * (time_decay_sq * times).sum(0))
+
+
+def variable_projection(signal: torch.Tensor, times: torch.Tensor, weight: torch.Tensor,
+                        rate0: torch.Tensor, rate_bounds: tuple[float, float],
+                        max_iterations: int = 50, tolerance: float = 1e-10,
+                        polish_steps: int = 1) -> ProjectionResult:
+    """Least-squares (S0, R) per voxel; ``signal``/``weight`` (n, N), ``times`` (n, 1|N).
+
+    Returns R in float64 after ``polish_steps`` float64 Newton steps (one suffices: the
+    float32 search ends within ~1e-5 of the root and Newton squares the error).
+    """
+    low, high = rate_bounds
+    if signal.dtype != torch.float64 and polish_steps > 0:
+        working_tolerance = max(tolerance, 100.0 * torch.finfo(signal.dtype).eps)
+        coarse = variable_projection(signal, times, weight, rate0.to(signal.dtype),
+                                     rate_bounds, max_iterations, working_tolerance, 0)
+        signal64, times64, weight64 = (x.double() for x in (signal, times, weight))
+        rate = coarse.rate.double()
+        for _ in range(polish_steps):
+            rate = _newton_step(signal64 * weight64, times64, weight64, rate, low, high)
+        amplitude = _with_amplitude(signal, times, weight, rate.to(signal.dtype), 0).s0
+        return ProjectionResult(s0=amplitude, rate=rate, iterations=coarse.iterations)
+    signal = signal * weight
+    all_valid = bool(weight.all())
+    final_rate = rate0.clone()
+    index = torch.arange(signal.shape[1], device=signal.device)
+    y, t, w, rate = signal, times, (None if all_valid else weight), rate0.clone()
+    per_voxel_times = times.dim() == 2 and times.shape[1] > 1
+    iterations = 0
+    while iterations < max_iterations:
+        iterations += 1
+        new_rate = _newton_step(y, t, w, rate, low, high)
+        moved = (new_rate - rate).abs()
+        rate = new_rate
+        running = (moved > tolerance * rate) & torch.isfinite(moved)
+        remaining = int(running.sum())
+        if remaining == 0 or remaining < 0.5 * running.numel():
+            final_rate[index] = rate
+            if remaining == 0:
+                break
+            keep = running.nonzero().squeeze(1)
+            index, y, rate = index[keep], y[:, keep], rate[keep]
+            t = t[:, keep] if per_voxel_times else t
+            w = None if w is None else w[:, keep]
+    else:
+        final_rate[index] = rate
+    return _with_amplitude(signal, times, weight, final_rate, iterations)
+
+
+def _newton_step(signal: torch.Tensor, times: torch.Tensor, weight: torch.Tensor | None,
+                 rate: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """One safeguarded Newton step on F(R) = 2·A′·B − A·B′, kept inside the bounds."""
+    a, a1, a2, b, b1, b2 = _moments(signal, times, weight, rate)
+    f = 2.0 * a1 * b - a * b1
+    slope = 2.0 * a2 * b + a1 * b1 - a * b2
+    uphill = torch.sign(f) * torch.sign(a)
+    newton = -f / torch.where(slope != 0, slope, torch.ones_like(slope))
+    limit = _MAX_RELATIVE_STEP * rate
+    step = torch.where(slope < 0, newton.clamp(-limit, limit), uphill * limit)
+    new_rate = (rate + step).clamp(low, high)
+    return torch.where(torch.isfinite(new_rate), new_rate, rate)
+
+
+def _with_amplitude(signal: torch.Tensor, times: torch.Tensor, weight: torch.Tensor,
+                    rate: torch.Tensor, iterations: int) -> ProjectionResult:
+    """Attach the closed-form amplitude S0(R) = A/B to the rates found."""
+    decay = torch.exp(-rate * times)
+    weighted = weight * decay
+    s0 = (weighted * signal).sum(0) / (weighted * decay).sum(0).clamp_min(
+        torch.finfo(signal.dtype).tiny)
+    return ProjectionResult(s0=s0.clamp_min(0.0), rate=rate, iterations=iterations)
