@@ -82,6 +82,32 @@ def read_roi(path: str | Path, target: Geometry, *, segment: str | None = None,
     return _place(mask, geometry, target, path, what)
 
 
+def read_roi_regions(path: str | Path, target: Geometry) -> list[tuple[str, np.ndarray]]:
+    """Every region of an ROI file on ``target``: one per label value or per segment.
+
+    Summaries report statistics per region, so a file with right-lobe, left-lobe and
+    spleen labels gives three rows. Names are the segment names, or ``label N``.
+    """
+    path = Path(path)
+    suffix = _suffix(path)
+    if suffix is not None and path.is_file() and _is_segmentation(path, suffix):
+        header = nrrd.read_header(str(path))
+        numbered = [(int(match.group(1)), header[key]) for key in header
+                    if (match := re.fullmatch(r"Segment(\d+)_Name", key))]
+        names = [name for _, name in sorted(numbered)]
+        unique = list(dict.fromkeys(names))
+        return [(name, read_roi(path, target, segment=name)[0]) for name in unique]
+    mask, _ = read_roi(path, target)
+    try:
+        labels = np.unique(sitk.GetArrayFromImage(sitk.ReadImage(str(path))))
+    except RuntimeError:
+        labels = np.array([1])
+    values = [int(v) for v in labels if v != 0]
+    if len(values) <= 1:
+        return [(f"label {values[0]}" if values else "roi", mask)]
+    return [(f"label {value}", read_roi(path, target, label=value)[0]) for value in values]
+
+
 def write_labelmap(mask: np.ndarray, geometry: Geometry, path: str | Path) -> Path:
     """Write a mask or small labelmap ``[z, y, x]`` on ``geometry`` as a uint8 NIfTI or NRRD.
 

@@ -124,7 +124,8 @@ def fit_maps(series: Mapping[str, tuple[np.ndarray, Sequence[float]]],
     per_chunk = max(1, options.chunk_voxels // max(len(g) for g in groups.values()))
     steps = [(group, start) for group in groups.values()
              for start in range(0, indices.size, per_chunk)]
-    for group, start in tqdm(steps, desc="fitting", unit="chunk", disable=not progress,
+    for group, start in tqdm(steps, desc="fitting", unit="chunk",
+                             disable=None if progress else True,
                              leave=False):
         chunk = indices[start:start + per_chunk]
         values = np.concatenate([item.flat[:, chunk] for item in group], axis=1)

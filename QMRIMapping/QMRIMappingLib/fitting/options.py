@@ -25,7 +25,7 @@ class FitOptions:
     sigma: float | None = None
     max_iterations: int = 50
     tolerance: float = 1e-10
-    chunk_voxels: int = 1 << 16
+    chunk_voxels: int = 1 << 17
     device: str = "auto"
 
     def validate(self) -> None:

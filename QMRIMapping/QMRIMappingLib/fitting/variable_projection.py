@@ -22,6 +22,8 @@ import torch
 
 #: Largest relative change of R in one step, so a poor start cannot jump far.
 _MAX_RELATIVE_STEP = 0.5
+#: Drop converged voxels from the working set once fewer than this share is still running.
+_COMPACT_BELOW = 0.8
 
 
 @dataclass
@@ -57,50 +59,74 @@ def variable_projection(signal: torch.Tensor, times: torch.Tensor, weight: torch
     low, high = rate_bounds
     if signal.dtype != torch.float64 and polish_steps > 0:
         working_tolerance = max(tolerance, 100.0 * torch.finfo(signal.dtype).eps)
-        coarse = variable_projection(signal, times, weight, rate0.to(signal.dtype),
-                                     rate_bounds, max_iterations, working_tolerance, 0)
-        signal64, times64, weight64 = (x.double() for x in (signal, times, weight))
-        rate = coarse.rate.double()
+        coarse, iterations = _search_rate(signal, times, weight, rate0.to(signal.dtype),
+                                          rate_bounds, max_iterations, working_tolerance)
+        all_valid = bool(weight.all())
+        weight64 = None if all_valid else weight.double()
+        signal64 = signal.double() if all_valid else signal.double() * weight64
+        times64, rate = times.double(), coarse.double()
         for _ in range(polish_steps):
-            rate = _newton_step(signal64 * weight64, times64, weight64, rate, low, high)
-        amplitude = _with_amplitude(signal, times, weight, rate.to(signal.dtype), 0).s0
-        return ProjectionResult(s0=amplitude, rate=rate, iterations=coarse.iterations)
+            rate = _newton_step(signal64, times64, weight64, rate, low, high)
+        return _with_amplitude(signal, times, weight, rate, iterations)
+    rate, iterations = _search_rate(signal, times, weight, rate0, rate_bounds, max_iterations,
+                                    tolerance)
+    return _with_amplitude(signal, times, weight, rate, iterations)
+
+
+def _search_rate(signal: torch.Tensor, times: torch.Tensor, weight: torch.Tensor,
+                 rate0: torch.Tensor, rate_bounds: tuple[float, float], max_iterations: int,
+                 tolerance: float) -> tuple[torch.Tensor, int]:
+    """Safeguarded Newton iterations on R until every voxel's step is below ``tolerance``."""
+    low, high = rate_bounds
     signal = signal * weight
     all_valid = bool(weight.all())
     final_rate = rate0.clone()
     index = torch.arange(signal.shape[1], device=signal.device)
     y, t, w, rate = signal, times, (None if all_valid else weight), rate0.clone()
     per_voxel_times = times.dim() == 2 and times.shape[1] > 1
+    previous = torch.zeros_like(rate)
+    cap = torch.full_like(rate, float("inf"))
     iterations = 0
     while iterations < max_iterations:
         iterations += 1
-        new_rate = _newton_step(y, t, w, rate, low, high)
-        moved = (new_rate - rate).abs()
+        new_rate = _newton_step(y, t, w, rate, low, high, cap)
+        step = new_rate - rate
+        # A step that reverses direction has bracketed the root: the next one may be at
+        # most half as long, so cycling Newton iterates (flat, noisy voxels) still converge.
+        cap = torch.where(step * previous < 0, 0.5 * step.abs(), torch.full_like(cap, float("inf")))
+        previous = step
         rate = new_rate
-        running = (moved > tolerance * rate) & torch.isfinite(moved)
+        running = (step.abs() > tolerance * rate) & torch.isfinite(step)
         remaining = int(running.sum())
-        if remaining == 0 or remaining < 0.5 * running.numel():
+        if remaining == 0 or remaining < _COMPACT_BELOW * running.numel():
             final_rate[index] = rate
             if remaining == 0:
                 break
             keep = running.nonzero().squeeze(1)
             index, y, rate = index[keep], y[:, keep], rate[keep]
+            previous, cap = previous[keep], cap[keep]
             t = t[:, keep] if per_voxel_times else t
             w = None if w is None else w[:, keep]
     else:
         final_rate[index] = rate
-    return _with_amplitude(signal, times, weight, final_rate, iterations)
+    return final_rate, iterations
 
 
 def _newton_step(signal: torch.Tensor, times: torch.Tensor, weight: torch.Tensor | None,
-                 rate: torch.Tensor, low: float, high: float) -> torch.Tensor:
-    """One safeguarded Newton step on F(R) = 2·A′·B − A·B′, kept inside the bounds."""
+                 rate: torch.Tensor, low: float, high: float,
+                 cap: torch.Tensor | None = None) -> torch.Tensor:
+    """One safeguarded Newton step on F(R) = 2·A′·B − A·B′, kept inside the bounds.
+
+    The step is at most half of R, and at most ``cap`` when that is given.
+    """
     a, a1, a2, b, b1, b2 = _moments(signal, times, weight, rate)
     f = 2.0 * a1 * b - a * b1
     slope = 2.0 * a2 * b + a1 * b1 - a * b2
     uphill = torch.sign(f) * torch.sign(a)
     newton = -f / torch.where(slope != 0, slope, torch.ones_like(slope))
     limit = _MAX_RELATIVE_STEP * rate
+    if cap is not None:
+        limit = torch.minimum(limit, cap)
     step = torch.where(slope < 0, newton.clamp(-limit, limit), uphill * limit)
     new_rate = (rate + step).clamp(low, high)
     return torch.where(torch.isfinite(new_rate), new_rate, rate)
@@ -108,8 +134,8 @@ def _newton_step(signal: torch.Tensor, times: torch.Tensor, weight: torch.Tensor
 
 def _with_amplitude(signal: torch.Tensor, times: torch.Tensor, weight: torch.Tensor,
                     rate: torch.Tensor, iterations: int) -> ProjectionResult:
-    """Attach the closed-form amplitude S0(R) = A/B to the rates found."""
-    decay = torch.exp(-rate * times)
+    """Attach the closed-form amplitude S0(R) = A/B (in the signal's precision) to R."""
+    decay = torch.exp(-rate.to(signal.dtype) * times)
     weighted = weight * decay
     s0 = (weighted * signal).sum(0) / (weighted * decay).sum(0).clamp_min(
         torch.finfo(signal.dtype).tiny)

@@ -1,0 +1,57 @@
+"""The ``qmri`` command: phantom, inspect, fit and demo.
+
+User mistakes end with one line on stderr and exit status 2; success exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .errors import UserInputError
+from .performance import tune_memory_allocator
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USER_ERROR
+    tune_memory_allocator()
+    try:
+        return int(args.handler(args) or 0)
+    except UserInputError as error:
+        print(f"qmri {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("qmri: interrupted; no output was written", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import cli_commands
+
+    parser = argparse.ArgumentParser(
+        prog="qmri",
+        description="T1rho / T2 / T2* relaxometry mapping from DICOM or dcm2niix NIfTI+JSON. "
+                    "All times are in milliseconds unless a sidecar says seconds.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cli_commands.add_phantom(commands)
+    cli_commands.add_inspect(commands)
+    cli_commands.add_fit(commands)
+    cli_commands.add_demo(commands)
+    return parser
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
