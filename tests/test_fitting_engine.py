@@ -195,3 +195,32 @@ def test_real_ukat_t2_matches_curve_fit():
     relative = np.abs(engine_t - reference) / reference
     assert np.median(relative) < 1e-3
     assert 40 < np.median(engine_t) < 200  # kidney/abdominal T2 at 3 T, ms
+
+
+def test_cuda_request_without_gpu_is_a_user_error():
+    import torch
+
+    from QMRIMappingLib.errors import UserInputError
+    from QMRIMappingLib.fitting import resolve_device
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserInputError, match="no CUDA"):
+            fit_relaxation(np.ones((2, 4)), [0, 10], options=FitOptions(device="cuda"))
+
+
+def test_large_volume_is_fitted_in_bounded_chunks(rng, monkeypatch):
+    """Chunks never exceed chunk_voxels problems, whatever the volume size."""
+    import QMRIMappingLib.fitting.engine as engine
+    seen = []
+    original = engine._fit_chunk
+
+    def spy(values, *args, **kwargs):
+        seen.append(values.shape[1])
+        return original(values, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "_fit_chunk", spy)
+    data, *_ = synthetic(rng, 5000, TSL)
+    fit_maps({"T1rho": (data, TSL), "T2": (data, TP)}, options=FitOptions(sigma=20,
+                                                                          chunk_voxels=1000))
+    assert max(seen) <= 1000 and sum(seen) == 2 * 5000

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-try:
-    import QMRIMappingLib  # noqa: F401
-except ImportError:  # not installed: use the source tree
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "QMRIMapping"))
-
-import pydicom  # noqa: E402
-
-from QMRIMappingLib import __version__  # noqa: E402
-from QMRIMappingLib.errors import UserInputError  # noqa: E402
-from QMRIMappingLib.geometry import Geometry  # noqa: E402
-from QMRIMappingLib.phantom import (  # noqa: E402
+from QMRIMappingLib import __version__
+from QMRIMappingLib.errors import UserInputError
+from QMRIMappingLib.geometry import Geometry
+from QMRIMappingLib.phantom import (
     LABEL_IDS,
     LABELS,
     ROI_VESSEL_MARGIN_MM,
@@ -31,7 +24,7 @@ from QMRIMappingLib.phantom import (  # noqa: E402
     generate_subject,
     write_subject,
 )
-from QMRIMappingLib.phantom.tissues import LIVER_LITERATURE_RANGE_MS  # noqa: E402
+from QMRIMappingLib.phantom.tissues import LIVER_LITERATURE_RANGE_MS
 
 TSL = (0.0, 10.0, 30.0, 50.0)
 TP = (0.0, 18.2, 34.6, 51.0)

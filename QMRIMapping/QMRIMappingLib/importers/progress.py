@@ -16,4 +16,5 @@ def progress_iter(items: Iterable[T], enabled: bool, description: str,
         return
     from tqdm import tqdm
 
-    yield from tqdm(items, desc=description, total=total, unit="file", leave=False)
+    yield from tqdm(items, desc=description, total=total, unit="file", leave=False,
+                    disable=None)  # None: no bar when stderr is not a terminal

@@ -81,7 +81,7 @@ TISSUES: dict[str, Tissue] = {t.name: t for t in (
            "approximate: free water, T2 of order 1-2 s at 3 T; PD reduced by long T1"),
     Tissue("venous_blood", (90.0, 160.0), (70.0, 130.0), (0.03, 0.05), 0.03, True,
            "approximate: oxygenation-dependent venous T2 at 3 T; PD 3-5 % (black blood)"),
-    Tissue("arterial_blood", (220.0, 320.0), (200.0, 280.0), (0.03, 0.05), 0.03, False,
+    Tissue("arterial_blood", (220.0, 320.0), (200.0, 280.0), (0.03, 0.05), 0.03, True,
            "T2: Stanisz et al. MRM 2005 (275 ms); T1rho approximate; PD 3-5 % (black blood)"),
     Tissue("bile", (400.0, 700.0), (300.0, 600.0), (0.03, 0.05), 0.03, True,
            "approximate: fluid with long T2; dark (3-5 % of liver) as the paper's "
