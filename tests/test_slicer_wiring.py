@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-import importlib.util
 import re
 import sys
 import types
-import unittest
 from pathlib import Path
-from unittest import mock
 
 import pytest
+
+from .slicer_stubs import load_module_script, pure_stubs
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE_DIR = ROOT / "QMRIMapping"
@@ -38,7 +37,7 @@ EXPECTED_CLASSES = {
 
 #: Modules the Slicer scripted-module template imports at module level (plus stdlib).
 TEMPLATE_IMPORTS = {"__future__", "ctk", "qt", "vtk", "slicer", "logging", "os", "typing",
-                    "unittest"}
+                    "unittest", "pathlib"}
 
 
 # --- small CMake reader ---------------------------------------------------------------------
@@ -159,7 +158,8 @@ def test_module_script_defines_the_four_classes_with_slicer_bases():
                for node in tree.body if isinstance(node, ast.ClassDef)}
     for name, base in EXPECTED_CLASSES.items():
         assert name in classes, f"QMRIMapping.py does not define {name}"
-        assert classes[name] == [base], f"{name} derives from {classes[name]}, not {base}"
+        assert classes[name][0] == base, f"{name} derives from {classes[name]}, not {base}"
+        assert set(classes[name][1:]) <= {"VTKObservationMixin"}, classes[name]
 
 
 def test_module_script_imports_only_what_the_template_does():
@@ -176,47 +176,11 @@ def test_module_script_imports_only_what_the_template_does():
     assert not hidden, f"imports in module-level if/try/with blocks at lines {hidden}"
 
 
-def _stub_slicer_modules() -> dict[str, object]:
-    """Minimal stand-ins for the modules Slicer provides, enough to run the module code."""
-
-    class ScriptedLoadableModule:
-        def __init__(self, parent):
-            self.parent = parent
-
-    class ScriptedLoadableModuleWidget:
-        def __init__(self, parent=None):
-            self.parent = parent
-
-        def setup(self):
-            self.layout = mock.MagicMock(name="layout")
-
-    class ScriptedLoadableModuleLogic:
-        def __init__(self, parent=None):
-            self.parent = parent
-
-    class ScriptedLoadableModuleTest(unittest.TestCase):
-        def delayDisplay(self, message, msec=1000):  # noqa: N802 (Slicer's name)
-            pass
-
-    scripted = types.ModuleType("slicer.ScriptedLoadableModule")
-    for cls in (ScriptedLoadableModule, ScriptedLoadableModuleWidget,
-                ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest):
-        setattr(scripted, cls.__name__, cls)
-    slicer = types.ModuleType("slicer")
-    slicer.ScriptedLoadableModule = scripted
-    slicer.mrmlScene = mock.MagicMock(name="mrmlScene")
-    return {"slicer": slicer, "slicer.ScriptedLoadableModule": scripted,
-            "qt": mock.MagicMock(name="qt"), "ctk": mock.MagicMock(name="ctk")}
-
-
 @pytest.fixture
 def module_under_stubs(monkeypatch):
-    for name, stub in _stub_slicer_modules().items():
+    for name, stub in pure_stubs().items():
         monkeypatch.setitem(sys.modules, name, stub)
-    spec = importlib.util.spec_from_file_location("QMRIMapping_under_test", MODULE_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module_script()
 
 
 def test_module_metadata(module_under_stubs):
@@ -258,18 +222,31 @@ def test_module_loads_without_the_pipeline(module_under_stubs, monkeypatch):
         logic.fitFolder("/data/in", "/data/out")
 
 
-def test_widget_and_self_test_run(module_under_stubs):
+def test_widget_setup_fills_the_choosers_from_the_core(module_under_stubs):
     widget = module_under_stubs.QMRIMappingWidget()
     widget.setup()
-    import QMRIMappingLib
+    from QMRIMappingLib.methods import available_methods
 
-    qt = sys.modules["qt"]
-    label_texts = [c.args[0] for c in qt.QLabel.call_args_list if c.args]
-    assert any(QMRIMappingLib.__version__ in text for text in label_texts), label_texts
+    added = [call.args for call in widget.ui.methodComboBox.addItem.call_args_list]
+    assert added == [(m.label, m.name) for m in available_methods()]
+    devices = [call.args[1] for call in widget.ui.deviceComboBox.addItem.call_args_list]
+    assert devices == ["cpu", "cuda"]
+    widget.onCancel()
+    widget.cleanup()
 
-    test = module_under_stubs.QMRIMappingTest("runTest")
-    assert "Slicer" in (module_under_stubs.QMRIMappingTest.__doc__ or "")
-    test.runTest()
+
+def test_parameter_node_declares_every_bound_parameter(module_under_stubs):
+    parameters = module_under_stubs.QMRIMappingParameterNode.parameters
+    assert {"inputSource", "inputSequence", "roiSegmentation", "method", "device",
+            "exportFolder", "chunkVoxels"} <= set(parameters)
+    node = module_under_stubs.QMRIMappingLogic().getParameterNode()
+    assert node.method == "nlls" and node.device == "cpu" and node.makePlots is True
+
+
+def test_core_import_self_test_runs(module_under_stubs):
+    test = module_under_stubs.QMRIMappingTest("test_QMRIMappingCoreImport")
+    assert "cannot run" in (module_under_stubs.QMRIMappingTest.__doc__ or "")
+    test.test_QMRIMappingCoreImport()
 
 
 # --- CMake files ----------------------------------------------------------------------------
@@ -366,6 +343,7 @@ def test_core_data_files_are_installed_as_resources():
 def test_module_resources_exist():
     literals, _ = listed_files(module_commands(), "MODULE_PYTHON_RESOURCES")
     assert "Resources/Icons/QMRIMapping.png" in literals
+    assert "Resources/UI/QMRIMapping.ui" in literals
     for resource in literals:
         assert (MODULE_DIR / resource).is_file(), f"resource {resource} does not exist"
     assert png_size(MODULE_DIR / "Resources" / "Icons" / "QMRIMapping.png") == (128, 128)
