@@ -112,10 +112,8 @@ class Decoder(nn.Module):
         self.head = nn.Conv2d(channels[0], out_channels, 1)
 
     def forward(self, skips: list[torch.Tensor], embedding: torch.Tensor) -> torch.Tensor:
+        """Head output at full resolution; the input size must be divisible by 2^(levels-1)."""
         x = skips[-1]
         for up, block, skip in zip(self.ups, self.blocks, skips[-2::-1], strict=True):
-            x = up(x)
-            if x.shape[-2:] != skip.shape[-2:]:  # odd sizes: pad back to the skip's grid
-                x = F.pad(x, (0, skip.shape[-1] - x.shape[-1], 0, skip.shape[-2] - x.shape[-2]))
-            x = block(torch.cat([x, skip], dim=1), embedding)
+            x = block(torch.cat([up(x), skip], dim=1), embedding)
         return self.head(x)
