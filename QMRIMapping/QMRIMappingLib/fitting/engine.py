@@ -211,12 +211,27 @@ def _fit_chunk(values: torch.Tensor, times: torch.Tensor, options: FitOptions,
     """Fit a chunk laid out (n_times, N); ``sigmas`` holds σ per map block of the chunk."""
     low_t, high_t = options.t_bounds_ms
     rate_bounds = (1.0 / high_t, 1.0 / low_t)
-    n_params = 3 if options.offset else 2
     valid = torch.isfinite(values) & (values > 0)
     weight = valid.to(values.dtype)
     signal = torch.where(valid, values, torch.zeros_like(values))
-    n_valid = valid.sum(0)
+    theta, t_ms, iterations = _solve(signal, times, valid, weight, options, model_sigma,
+                                     rate_bounds)
+    sigma_per_voxel = torch.tensor([float("nan") if s is None else s for s in sigmas],
+                                   dtype=values.dtype, device=values.device
+                                   ).repeat_interleave(group_size)
+    maps = _summarise(signal, times, valid, weight, theta, t_ms, model_sigma,
+                      sigma_per_voxel, options)
+    return maps, iterations
 
+
+def _solve(signal: torch.Tensor, times: torch.Tensor, valid: torch.Tensor,
+           weight: torch.Tensor, options: FitOptions, model_sigma: float | None,
+           rate_bounds: tuple[float, float]) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, int]:
+    """Log-linear start, then variable projection (default model) or Levenberg-Marquardt.
+
+    Returns the parameters in the chunk's precision, T in ms at full (float64) precision,
+    and the iterations used.
+    """
     s0, rate = weighted_loglinear(signal, times, valid)
     rate = torch.nan_to_num(rate, nan=1.0 / 50.0).clamp(*rate_bounds)
     s0 = amplitude_given_rate(signal, times, weight, rate).clamp_min(0.0)
@@ -224,42 +239,42 @@ def _fit_chunk(values: torch.Tensor, times: torch.Tensor, options: FitOptions,
         theta0 = (s0, rate) + ((torch.zeros_like(s0),) if options.offset else ())
         result = levenberg_marquardt(signal, times, weight, theta0, rate_bounds, model_sigma,
                                      options.max_iterations, options.tolerance)
-        theta, iterations = result.theta, result.iterations
-    else:
-        projection = variable_projection(signal, times, weight, rate, rate_bounds,
-                                         options.max_iterations, options.tolerance)
-        t_ms = 1.0 / projection.rate
-        theta = (projection.s0.to(values.dtype), projection.rate.to(values.dtype))
-        iterations = projection.iterations
-    rate = theta[1]
-    if options.offset or model_sigma is not None:
-        t_ms = 1.0 / rate
+        return result.theta, 1.0 / result.theta[1].double(), result.iterations
+    projection = variable_projection(signal, times, weight, rate, rate_bounds,
+                                     options.max_iterations, options.tolerance)
+    theta = (projection.s0.to(signal.dtype), projection.rate.to(signal.dtype))
+    return theta, 1.0 / projection.rate.double(), projection.iterations
 
+
+def _summarise(signal: torch.Tensor, times: torch.Tensor, valid: torch.Tensor,
+               weight: torch.Tensor, theta: tuple[torch.Tensor, ...], t_ms: torch.Tensor,
+               model_sigma: float | None, sigma_per_voxel: torch.Tensor,
+               options: FitOptions) -> dict[str, torch.Tensor]:
+    """The output maps of a chunk: T, S0, R², residual RMS, both SDs, status; NaN if unfit."""
+    n_params = len(theta)
+    n_valid = valid.sum(0)
+    rate = theta[1]
     rss, factor = fit_statistics(signal, times, weight, theta, model_sigma)
     sd_cov = covariance_t_sd(rate, factor, rss, n_valid, n_params)
-    sigma_per_voxel = torch.tensor([float("nan") if s is None else s for s in sigmas],
-                                   dtype=values.dtype, device=values.device
-                                   ).repeat_interleave(group_size)
     sd_crb = cramer_rao_t_sd(rate, factor, sigma_per_voxel)
-    count = n_valid.clamp_min(1).to(values.dtype)
+    count = n_valid.clamp_min(1).to(signal.dtype)
     mean = (signal * weight).sum(0) / count
     total = (weight * (signal - mean) ** 2).sum(0)
-    r2 = 1.0 - rss / total
-    rms = (rss / count).sqrt()
 
+    low_t, high_t = options.t_bounds_ms
     finite = torch.isfinite(t_ms) & torch.isfinite(theta[0])
-    at_bound = (rate <= rate_bounds[0] * (1 + 1e-9)) | (rate >= rate_bounds[1] * (1 - 1e-9))
+    at_bound = (t_ms <= low_t * (1 + 1e-9)) | (t_ms >= high_t * (1 - 1e-9))
     status = torch.full(rate.shape, int(FitStatus.FAILED), dtype=torch.uint8,
                         device=rate.device)
     status[finite] = int(FitStatus.FITTED)
     status[finite & at_bound] = int(FitStatus.BOUND_HIT)
     status[n_valid < n_params] = int(FitStatus.TOO_FEW_VALID_POINTS)
     keep = (status == FitStatus.FITTED) | (status == FitStatus.BOUND_HIT)
-    nan = torch.full_like(rate, float("nan"))
-    maps = {"t_ms": t_ms.to(values.dtype), "s0": theta[0], "r2": r2, "residual_rms": rms,
-            "sd_crb_ms": sd_crb, "sd_cov_ms": sd_cov}
+    maps = {"t_ms": t_ms.to(signal.dtype), "s0": theta[0], "r2": 1.0 - rss / total,
+            "residual_rms": (rss / count).sqrt(), "sd_crb_ms": sd_crb, "sd_cov_ms": sd_cov}
     if options.offset:
         maps["offset"] = theta[2]
+    nan = torch.full_like(rate, float("nan"))
     maps = {name: torch.where(keep, tensor, nan) for name, tensor in maps.items()}
     maps["status"] = status
-    return maps, iterations
+    return maps
