@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean dicom3tools
+.PHONY: install demo test lint bench clean dicom3tools models evaluate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,22 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/fit_speed.py
+	$(BIN)/python benchmarks/network_speed.py
+
+# The shipped network weights (QMRIMapping/Resources/Models/<name>.pt + .json model card),
+# each retrained from its committed config on the phantom cohort.
+MODELS := homou baseline heteu
+models: install
+	for m in $(MODELS); do \
+	  rm -rf build/models/$$m; \
+	  $(BIN)/qmri train --config QMRIMapping/Resources/Models/$$m.yaml --out build/models/$$m \
+	    --export QMRIMapping/Resources/Models --quiet || exit 1; \
+	done
+
+# docs/network_results.md: trains the comparison networks the shipped ones do not cover
+# (cached in build/evaluation/models) and writes tables and figures to build/evaluation.
+evaluate: install
+	$(BIN)/qmri evaluate --config benchmarks/network_evaluation.yaml
 
 clean:
 	rm -rf $(VENV) qmri-demo .pytest_cache .ruff_cache

@@ -42,6 +42,9 @@ class TrainConfig:
     the end). log_csv: per-epoch CSV log, relative to the output folder (None: no log).
     progress: show a tqdm progress bar. find_unused_parameters: passed to
     DistributedDataParallel for models whose heads are not all used in every step.
+    weighting_lr: learning rate of the loss weighting's own parameters (learned σ);
+    None uses ``lr``. A short schedule may need it larger: at lr 5e-4 Adam moves log σ
+    by at most about 5e-4 per step, so σ cannot follow a task loss that is 100x larger.
     """
 
     epochs: int = 100
@@ -63,6 +66,7 @@ class TrainConfig:
     num_workers: int = 0
     progress: bool = True
     find_unused_parameters: bool = False
+    weighting_lr: float | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -166,6 +170,7 @@ _CONVERTERS = {
     "seed": _integer, "device": _lower, "grad_clip": _optional(_real),
     "checkpoint_every": _integer, "log_csv": _optional(_text), "num_workers": _integer,
     "progress": _boolean, "find_unused_parameters": _boolean,
+    "weighting_lr": _optional(_real),
 }
 
 
@@ -184,6 +189,8 @@ def _check_ranges(config: TrainConfig) -> None:
         ("grad_clip", config.grad_clip is None or config.grad_clip > 0, "must be > 0 or null"),
         ("checkpoint_every", config.checkpoint_every >= 1, "must be >= 1"),
         ("num_workers", config.num_workers >= 0, "must be >= 0"),
+        ("weighting_lr", config.weighting_lr is None or config.weighting_lr > 0,
+         "must be > 0 or null"),
     ]
     for name, ok, requirement in checks:
         if not ok:

@@ -134,6 +134,21 @@ def all_reduce_sum(values: torch.Tensor, context: DistContext) -> torch.Tensor:
     return reduced.to(values.device)
 
 
+def union_of_names(names: Iterable[str], context: DistContext) -> list[str]:
+    """Sorted union of ``names`` over all ranks (each rank may know different ones).
+
+    Ranks must pack the same tensor for a collective; a step function that reports a
+    metric only for some batches (e.g. when a crop holds no reference pixel) would
+    otherwise make ranks disagree on its size and the reduction fail or hang.
+    """
+    local = sorted(set(names))
+    if not context.is_distributed:
+        return local
+    gathered: list[list[str] | None] = [None] * context.world_size
+    dist.all_gather_object(gathered, local)
+    return sorted({name for part in gathered for name in (part or [])})
+
+
 def average_gradients(parameters: Iterable[nn.Parameter], context: DistContext) -> None:
     """Average the gradients of parameters that DDP does not manage (loss weighting σ).
 

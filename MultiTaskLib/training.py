@@ -52,6 +52,7 @@ from MultiTaskLib.distributed import (
     average_gradients,
     barrier,
     current_context,
+    union_of_names,
     wrap_model,
 )
 from MultiTaskLib.records import EpochRecord, TrainResult
@@ -312,11 +313,11 @@ class _Sums:
 
     def reduce(self, context: DistContext) -> tuple[dict[str, float], float, dict[str, float]]:
         """Epoch means, summed over ranks first (every rank gets the same numbers)."""
-        metrics = sorted(self.metric_sum)
+        metrics = union_of_names(self.metric_sum, context)
         packed = torch.tensor(
             [self.loss_sum[t] for t in self.tasks] + [self.loss_count[t] for t in self.tasks]
-            + [self.total_sum, self.batches] + [self.metric_sum[m] for m in metrics]
-            + [self.metric_count[m] for m in metrics], dtype=torch.float64)
+            + [self.total_sum, self.batches] + [self.metric_sum.get(m, 0.0) for m in metrics]
+            + [self.metric_count.get(m, 0) for m in metrics], dtype=torch.float64)
         packed = all_reduce_sum(packed, context).tolist()
         count = len(self.tasks)
         losses = {task: packed[i] / packed[count + i] for i, task in enumerate(self.tasks)
@@ -324,7 +325,7 @@ class _Sums:
         total = packed[2 * count] / packed[2 * count + 1] if packed[2 * count + 1] else math.nan
         start = 2 * count + 2
         values = {name: packed[start + i] / packed[start + len(metrics) + i]
-                  for i, name in enumerate(metrics)}
+                  for i, name in enumerate(metrics) if packed[start + len(metrics) + i] > 0}
         return losses, total, values
 
 
@@ -333,13 +334,15 @@ def build_optimizer(model: nn.Module, weighting: nn.Module, config: TrainConfig
     """Optimiser over the model and the weighting's learned parameters.
 
     Weight decay applies to the model only: on the weighting's log-scales it would pull
-    every σ towards 1 regardless of the data.
+    every σ towards 1 regardless of the data. The weighting's parameters use
+    ``config.weighting_lr`` when it is set.
     """
     groups = [{"params": [p for p in model.parameters() if p.requires_grad],
                "weight_decay": config.weight_decay}]
     learned = [p for p in weighting.parameters() if p.requires_grad]
     if learned:
-        groups.append({"params": learned, "weight_decay": 0.0})
+        groups.append({"params": learned, "weight_decay": 0.0,
+                       "lr": config.weighting_lr or config.lr})
     if config.optimizer == "adam":
         return torch.optim.Adam(groups, lr=config.lr)
     if config.optimizer == "adamw":

@@ -30,7 +30,8 @@ def small_input() -> MappingInput:
     return MappingInput(images=images, kind="prepared", source="test")
 
 
-def test_methods_list_network_as_unavailable_with_a_reason():
+def test_methods_list_network_as_unavailable_with_a_reason(monkeypatch):
+    monkeypatch.setattr(mapping, "available_models", lambda: [])  # no model installed
     found = {info.name: info for info in methods.available_methods()}
     assert found["nlls"].available and found["two-point"].available
     assert not found["network"].available and found["network"].reason
@@ -78,3 +79,24 @@ def test_stopping_early_leaves_no_outcome(small_input):
     next(steps)
     steps.close()
     assert fitter.outcomes is None
+
+
+def test_the_core_offers_the_network_method_with_the_shipped_models(small_input):
+    assert "network" in mapping.METHODS
+    names = [m.name for m in methods.available_models()]
+    if not names:
+        pytest.skip("no shipped models installed (run 'make models')")
+    assert names[0] == "homou"
+    assert methods.method_info("network").available
+    outcomes = methods.run_method(small_input, "network", mask=None, model="homou")
+    assert set(outcomes) == {"T1rho", "T2"}
+    for name, outcome in outcomes.items():
+        assert outcome.result.t_ms.shape == small_input.geometry.array_shape
+        assert np.isfinite(outcome.result.t_ms).all(), name
+        assert outcome.times_ms == [0.0, 30.0 if name == "T1rho" else 34.6]
+    fitter = ChunkedFit(small_input, "network", model="homou", chunk_voxels=10)
+    assert fitter.total == 1  # a network runs in one part
+    chunked = fitter.run()
+    np.testing.assert_allclose(chunked["T2"].result.t_ms, outcomes["T2"].result.t_ms)
+    with pytest.raises(UserInputError, match="needs a model"):
+        methods.run_method(small_input, "network")

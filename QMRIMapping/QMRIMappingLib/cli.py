@@ -1,4 +1,4 @@
-"""The ``qmri`` command: phantom, inspect, fit and demo.
+"""The ``qmri`` command: phantom, inspect, fit, demo, train and evaluate.
 
 User mistakes end with one line on stderr and exit status 2; success exits 0.
 """
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import cli_commands
+    from . import cli_commands, cli_network
 
     parser = argparse.ArgumentParser(
         prog="qmri",
@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_commands.add_inspect(commands)
     cli_commands.add_fit(commands)
     cli_commands.add_demo(commands)
+    cli_network.add_train(commands)
+    cli_network.add_evaluate(commands)
     return parser
 
 

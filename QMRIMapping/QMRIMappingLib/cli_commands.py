@@ -56,17 +56,30 @@ def add_inspect(commands) -> None:
 
 def add_fit(commands) -> None:
     parser = commands.add_parser(
-        "fit", help="fit T1rho/T2 (or T2/T2*) maps and write them with a summary",
+        "fit", help="fit T1rho/T2 (or T2/T2*) maps by NLLS, two-point or a network",
         description=f"Fit relaxation maps. INPUT is {_INPUT_HELP}. Writes <map>.nii.gz "
                     "(T in ms) with <map>_S0, _R2, _rms, _sd (ms), _sd_cov (ms) and _status, "
                     "plus summary.json. Maps: T1rho and T2 for prepared series; a multi-echo "
                     "series gives T2 (spin echo) or T2star (gradient echo, from "
-                    "ScanningSequence; override with --echo-map).")
+                    "ScanningSequence; override with --echo-map). --method network runs a "
+                    "trained network on the shared image and one T1rho- and one T2-weighted "
+                    "image: _S0 is then the shared image, _R2/_rms/_sd are NaN, HETEU models "
+                    "add <map>_uncertainty, and summary.json names the model, its sha256 and "
+                    "the 3 images used.")
     parser.add_argument("input", type=Path, metavar="INPUT")
     parser.add_argument("--out", type=Path, required=True, help="output folder (created)")
-    parser.add_argument("--method", choices=("nlls", "two-point"), default="nlls",
+    parser.add_argument("--method", choices=("nlls", "two-point", "network"), default="nlls",
                         help="nlls: all images, non-linear least squares (default); "
-                             "two-point: closed form from the shortest-time image and one more")
+                             "two-point: closed form from the shortest-time image and one more; "
+                             "network: a trained multi-task network on the shared image and "
+                             "one T1rho- and one T2-weighted image (the two-point images)")
+    parser.add_argument("--model", metavar="NAME|PATH",
+                        help="network method: an installed model (homou by default; see "
+                             "QMRIMapping/Resources/Models) or a .pt weights file with its "
+                             ".json model card. HETEU models also write <map>_uncertainty")
+    parser.add_argument("--unverified", action="store_true",
+                        help="network method: accept a weights file that has no model card "
+                             "(its sha256 cannot be checked)")
     parser.add_argument("--roi", type=Path,
                         help="ROI for statistics: NIfTI/NRRD labelmap or Slicer .seg.nrrd; "
                              "one row per label or segment")
@@ -85,7 +98,7 @@ def add_fit(commands) -> None:
     parser.add_argument("--t-min", type=float, default=1.0, help="lower bound of T in ms")
     parser.add_argument("--t-max", type=float, default=2000.0, help="upper bound of T in ms")
     parser.add_argument("--two-point-times", metavar="MAP=MS[,MAP=MS]",
-                        help="later image of the two-point method per map, e.g. "
+                        help="later image of the two-point (and network) method per map, e.g. "
                              "T1rho=30,T2=34.6 (default: the median later time)")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when present), cpu or cuda")
@@ -170,7 +183,8 @@ def _run_fit(args) -> int:
                       override_file=args.override_file, echo_map=args.echo_map,
                       mask=args.mask if args.mask in ("auto", "none") else Path(args.mask),
                       options=options, two_point_times=_parse_two_point(args.two_point_times),
-                      progress=not args.quiet)
+                      progress=not args.quiet, model=args.model,
+                      allow_unverified=args.unverified)
     _print_summary(summary, args.out)
     return 0
 
@@ -185,6 +199,13 @@ def _run_demo(args) -> int:
 
 
 def _print_summary(summary: dict, out: Path) -> None:
+    method = summary.get("method", {})
+    if method.get("name") == "network":
+        model = method["model"]
+        state = "sha256 verified" if model["verified"] else "UNVERIFIED (no model card)"
+        print(f"network model {model['name']} ({model['label']}), {state}, on {model['device']}")
+        print("input images: " + "; ".join(f"{image['role']} {image['time_ms']:g} ms"
+                                           for image in method["input_images"]))
     for name, info in summary["maps"].items():
         times = ", ".join(f"{t:g}" for t in info["times_ms"])
         print(f"{name}: times {times} ms")

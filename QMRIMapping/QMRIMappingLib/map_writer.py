@@ -21,6 +21,8 @@ MAP_FILES = (
     ("_sd_cov", "sd_cov_ms", "ms"),
     ("_status", "status", "code"),
     ("_offset", "offset", "signal units"),
+    # network method, HETEU models only: the predicted Laplace scale of the residual
+    ("_uncertainty", "uncertainty", "signal units"),
 )
 
 
@@ -29,7 +31,7 @@ def write_map_files(result: FitResult, name: str, geometry: Geometry, folder: Pa
     """Write ``<name>.nii.gz`` and its companions; return {file: {field, unit}}."""
     written = {}
     for suffix, field, unit in MAP_FILES:
-        values = getattr(result, field)
+        values = getattr(result, field, None)
         if values is None:
             continue
         array = np.asarray(values)

@@ -1,4 +1,9 @@
-"""Turn a MappingInput into fitted maps by NLLS or the two-point closed form."""
+"""Turn a MappingInput into maps by NLLS, the two-point closed form or a trained network.
+
+``network`` runs an installed model (``available_models()``) on the shared image and
+one weighted image per map (``network_method.py``); it is what the Slicer module's
+method chooser offers once models are installed (see ``methods.py``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from .fitting import FitOptions, FitResult, fit_maps, signal_mask, two_point_fit
 from .fitting.noise import estimate_background_sigma
 from .mapping_input import MappingInput, WeightedImage
 
-METHODS = ("nlls", "two-point")
+METHODS = ("nlls", "two-point", "network")
 
 
 @dataclass
@@ -53,12 +58,32 @@ def input_sigma(mapping_input: MappingInput, options: FitOptions) -> tuple[float
     return estimate_background_sigma(first.data)
 
 
+def available_models() -> list:
+    """Installed network models (name, label, weights path, card), the default first."""
+    from .networks.registry import available_models as installed
+
+    return installed()
+
+
 def compute_maps(mapping_input: MappingInput, method: str = "nlls",
                  options: FitOptions | None = None, mask: np.ndarray | None = None,
                  two_point_times: dict[str, float] | None = None,
-                 progress: bool = False) -> dict[str, MapOutcome]:
-    """Fit every map the input supports (T1rho, T2, or the echo map) with ``method``."""
+                 progress: bool = False, model: str | None = None,
+                 allow_unverified: bool = False) -> dict[str, MapOutcome]:
+    """Fit every map the input supports (T1rho, T2, or the echo map) with ``method``.
+
+    ``two_point_times`` picks the later image of each map for "two-point" and the
+    weighted input image of each map for "network". ``model`` (network only) is an
+    installed model name or a weights file (default: the HOMOU model).
+    """
     options = options or FitOptions()
+    if method == "network":
+        from .network_method import network_maps
+
+        return network_maps(mapping_input, model, options, mask, two_point_times,
+                            allow_unverified=allow_unverified)
+    if model is not None:
+        raise UserInputError(f"--model is for the network method, not '{method}'")
     series = mapping_input.map_series()
     if method == "nlls":
         stacks = {name: mapping_input.stack(images) for name, images in series.items()}

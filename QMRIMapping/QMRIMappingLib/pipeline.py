@@ -28,8 +28,13 @@ def run_fit(input_path: str | Path, out_dir: str | Path, *, method: str = "nlls"
             echo_map: str | None = None, mask: str | Path = "auto",
             options: FitOptions | None = None,
             two_point_times: dict[str, float] | None = None,
-            progress: bool = False) -> dict:
+            progress: bool = False, model: str | Path | None = None,
+            allow_unverified: bool = False) -> dict:
     """Fit the maps of one input folder or file and write them with ``summary.json``.
+
+    ``method="network"`` runs ``model`` (an installed model name or a weights file with
+    its card; default the HOMOU model) on 3 of the images; ``summary.json`` then names
+    the model, its sha256 and the 3 input images in ``method``.
 
     Returns the summary. Raises :class:`UserInputError` for anything the user must fix;
     then no output folder is left behind and the inputs are untouched.
@@ -57,8 +62,12 @@ def run_fit(input_path: str | Path, out_dir: str | Path, *, method: str = "nlls"
     if reference is not None:
         references = {name: read_reference_map(Path(reference), name, geometry)
                       for name in mapping_input.map_series()}
+    if model is not None and method != "network":
+        raise UserInputError(f"--model is for --method network, not {method}")
+    network_options = ({"model": None if model is None else str(model),
+                        "allow_unverified": allow_unverified} if method == "network" else {})
     outcomes = compute_maps(mapping_input, method, options, mask_array, two_point_times,
-                            progress)
+                            progress, **network_options)
 
     with staged_output(out_dir, overwrite) as staging:
         maps_summary = {}
@@ -71,7 +80,7 @@ def run_fit(input_path: str | Path, out_dir: str | Path, *, method: str = "nlls"
                          "python": platform.python_version()},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "input": _input_summary(mapping_input),
-            "method": {"name": method, **_method_details(method, options)},
+            "method": {"name": method, **_method_details(method, options, outcomes)},
             "mask": mask_description if isinstance(mask_description, str) else str(mask),
             "roi": None if roi is None else {"file": str(roi),
                                              "regions": [name for name, _ in regions]},
@@ -97,8 +106,14 @@ def _input_summary(mapping_input: MappingInput) -> dict:
     }
 
 
-def _method_details(method: str, options: FitOptions) -> dict:
+def _method_details(method: str, options: FitOptions, outcomes: dict) -> dict:
     details = asdict(options)
+    if method == "network":
+        record = dict(next(iter(outcomes.values())).result.model)
+        record["uncertainty_files"] = [f"{name}_uncertainty.nii.gz" for name, o in
+                                       outcomes.items() if o.result.uncertainty is not None]
+        return {"model": record, "device_requested": options.device,
+                "input_images": record.pop("input_images")}
     if method == "nlls":
         details["model"] = ("S0*exp(-t/T) + C" if options.offset else "S0*exp(-t/T)")
         details["solver"] = ("Levenberg-Marquardt" if options.offset or options.noise_floor

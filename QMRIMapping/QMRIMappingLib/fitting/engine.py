@@ -128,13 +128,14 @@ def fit_maps(series: Mapping[str, tuple[np.ndarray, Sequence[float]]],
                              disable=None if progress else True,
                              leave=False):
         chunk = indices[start:start + per_chunk]
-        values = np.concatenate([item.flat[:, chunk] for item in group], axis=1)
-        times = np.concatenate([np.repeat(item.times[:, None], chunk.size, axis=1)
-                                for item in group], axis=1)
+        exact = options.offset or options.noise_floor or options.double_precision
+        dtype = torch.float64 if exact else torch.float32
+        values = torch.cat([torch.as_tensor(item.flat[:, chunk], dtype=dtype) for item in group],
+                           dim=1).to(device)
+        times = torch.cat([torch.as_tensor(item.times, dtype=dtype).unsqueeze(1).expand(
+            -1, chunk.size) for item in group], dim=1).to(device)
         model_sigma = group[0].sigma if options.noise_floor else None
-        dtype = torch.float64 if (options.offset or options.noise_floor) else torch.float32
-        maps, used = _fit_chunk(torch.as_tensor(values, dtype=dtype, device=device),
-                                torch.as_tensor(times, dtype=dtype, device=device),
+        maps, used = _fit_chunk(values, times,
                                 options, model_sigma, [item.sigma for item in group],
                                 chunk.size)
         for position, item in enumerate(group):
@@ -229,21 +230,22 @@ def _solve(signal: torch.Tensor, times: torch.Tensor, valid: torch.Tensor,
            rate_bounds: tuple[float, float]) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, int]:
     """Log-linear start, then variable projection (default model) or Levenberg-Marquardt.
 
-    Returns the parameters in the chunk's precision, T in ms at full (float64) precision,
-    and the iterations used.
+    Returns the parameters, T in ms (float64, kept inside the bounds) and the iterations.
     """
-    s0, rate = weighted_loglinear(signal, times, valid)
+    _, rate = weighted_loglinear(signal, times, valid)
     rate = torch.nan_to_num(rate, nan=1.0 / 50.0).clamp(*rate_bounds)
-    s0 = amplitude_given_rate(signal, times, weight, rate).clamp_min(0.0)
     if options.offset or model_sigma is not None:
+        s0 = amplitude_given_rate(signal, times, weight, rate).clamp_min(0.0)
         theta0 = (s0, rate) + ((torch.zeros_like(s0),) if options.offset else ())
         result = levenberg_marquardt(signal, times, weight, theta0, rate_bounds, model_sigma,
                                      options.max_iterations, options.tolerance)
-        return result.theta, 1.0 / result.theta[1].double(), result.iterations
-    projection = variable_projection(signal, times, weight, rate, rate_bounds,
-                                     options.max_iterations, options.tolerance)
-    theta = (projection.s0.to(signal.dtype), projection.rate.to(signal.dtype))
-    return theta, 1.0 / projection.rate.double(), projection.iterations
+        theta, iterations = result.theta, result.iterations
+    else:
+        projection = variable_projection(signal, times, weight, rate, rate_bounds,
+                                         options.max_iterations, options.tolerance)
+        theta, iterations = (projection.s0, projection.rate), projection.iterations
+    t_ms = (1.0 / theta[1].double()).clamp(*options.t_bounds_ms)
+    return theta, t_ms, iterations
 
 
 def _summarise(signal: torch.Tensor, times: torch.Tensor, valid: torch.Tensor,
@@ -263,7 +265,8 @@ def _summarise(signal: torch.Tensor, times: torch.Tensor, valid: torch.Tensor,
 
     low_t, high_t = options.t_bounds_ms
     finite = torch.isfinite(t_ms) & torch.isfinite(theta[0])
-    at_bound = (t_ms <= low_t * (1 + 1e-9)) | (t_ms >= high_t * (1 - 1e-9))
+    # Relative tolerance of the float32 search: T within 1e-6 of a bound sits on it.
+    at_bound = (t_ms <= low_t * (1 + 1e-6)) | (t_ms >= high_t * (1 - 1e-6))
     status = torch.full(rate.shape, int(FitStatus.FAILED), dtype=torch.uint8,
                         device=rate.device)
     status[finite] = int(FitStatus.FITTED)

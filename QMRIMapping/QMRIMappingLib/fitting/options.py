@@ -17,6 +17,8 @@ class FitOptions:
     ``noise_floor`` fits the Rician expectation of the magnitude signal instead of the
     signal itself, with σ given in ``sigma`` or estimated from the image background.
     ``chunk_voxels`` bounds memory: voxels are fitted in chunks of this many.
+    ``double_precision`` runs the default solver in float64 instead of float32 (about
+    twice as slow; the results differ by ~1e-5 ms, far below the noise).
     """
 
     t_bounds_ms: tuple[float, float] = (1.0, 2000.0)
@@ -27,6 +29,7 @@ class FitOptions:
     tolerance: float = 1e-10
     chunk_voxels: int = 1 << 17
     device: str = "auto"
+    double_precision: bool = False
 
     def validate(self) -> None:
         low, high = self.t_bounds_ms

@@ -8,7 +8,10 @@ self-supervised learning", arXiv 2303.07623).
   for MultiTaskLib's weightings;
 * ``dataset`` / ``cohort`` / ``samples``: training slices from the phantom or user folders;
 * ``inference``: :func:`predict_maps`; ``step``: :func:`mapping_step` for MultiTaskLib's
-  Trainer.
+  Trainer;
+* ``train_spec`` / ``training_run``: ``qmri train`` configs and runs (k-fold, DDP);
+* ``model_card`` / ``registry``: shipped weights with sha256-checked model cards,
+  :func:`available_models` and :func:`load_verified`.
 """
 
 from .cohort import TEST_SEED_START, Cohort, build_cohort, held_out_cohort, load_folder_cohort
@@ -25,11 +28,13 @@ from .factory import (
 from .inference import predict_maps
 from .losses import LossOptions, relaxation_loss, relaxation_residual, task_losses
 from .models import MappingNetwork, MappingOutput
+from .registry import ModelEntry, available_models, load_verified, resolve_model
 from .step import mapping_step
 
 __all__ = [
     "ARCHITECTURES", "PAPER_PAIRS_MS", "TEST_SEED_START", "Cohort", "LossOptions",
-    "MappingNetwork", "MappingOutput", "MappingSliceDataset", "build_cohort", "build_model",
+    "MappingNetwork", "MappingOutput", "MappingSliceDataset", "ModelEntry", "available_models",
+    "build_cohort", "build_model", "load_verified", "resolve_model",
     "count_parameters", "default_config", "default_models", "held_out_cohort",
     "load_folder_cohort", "load_model", "mapping_step", "model_size_mb", "predict_maps",
     "relaxation_loss", "relaxation_residual", "save_model", "task_losses", "validate_config",

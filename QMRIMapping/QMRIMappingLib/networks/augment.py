@@ -58,16 +58,35 @@ def rigid_affine(angle_deg: float, shift_x: float, shift_y: float, height: int,
     return torch.tensor([theta], dtype=torch.float32)
 
 
-def warp(images: torch.Tensor, theta: torch.Tensor, mode: str) -> torch.Tensor:
-    """Resample (C, H, W) with the affine ``theta``; ``mode`` "bilinear" or "nearest"."""
-    grid = F.affine_grid(theta.to(images.dtype), [1, *images.shape], align_corners=False)
+def sampling_grid(theta: torch.Tensor, height: int, width: int,
+                  window: tuple[int, int, int, int] | None = None) -> torch.Tensor:
+    """``F.affine_grid(theta, (1, C, height, width), align_corners=False)``, restricted to
+    ``window`` (top, left, h, w) and computed for those pixels only: (1, h, w, 2)."""
+    top, left, rows, cols = window or (0, 0, height, width)
+    x = (2.0 * torch.arange(left, left + cols, dtype=theta.dtype) + 1.0) / width - 1.0
+    y = (2.0 * torch.arange(top, top + rows, dtype=theta.dtype) + 1.0) / height - 1.0
+    m = theta[0]
+    grid_x = m[0, 0] * x[None, :] + m[0, 1] * y[:, None] + m[0, 2]
+    grid_y = m[1, 0] * x[None, :] + m[1, 1] * y[:, None] + m[1, 2]
+    return torch.stack([grid_x, grid_y], dim=-1)[None]
+
+
+def warp(images: torch.Tensor, theta: torch.Tensor, mode: str,
+         window: tuple[int, int, int, int] | None = None) -> torch.Tensor:
+    """Resample (C, H, W) with the affine ``theta``; ``mode`` "bilinear" or "nearest".
+
+    ``window`` (top, left, height, width) returns only that part of the warped image,
+    computing only its pixels (a training crop costs its own area, not the slice's).
+    """
+    grid = sampling_grid(theta.to(images.dtype), *images.shape[-2:], window)
     return F.grid_sample(images[None], grid, mode=mode, padding_mode="zeros",
                          align_corners=False)[0]
 
 
-def warp_labels(labels: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+def warp_labels(labels: torch.Tensor, theta: torch.Tensor,
+                window: tuple[int, int, int, int] | None = None) -> torch.Tensor:
     """Nearest-neighbour resampling that keeps NaN (unknown) and fills outside with NaN."""
     known = torch.isfinite(labels).to(labels.dtype)
-    values = warp(torch.nan_to_num(labels), theta, "nearest")
-    known = warp(known, theta, "nearest")
+    values = warp(torch.nan_to_num(labels), theta, "nearest", window)
+    known = warp(known, theta, "nearest", window)
     return torch.where(known > 0.5, values, torch.full_like(values, math.nan))

@@ -13,6 +13,12 @@ A config is a plain dict (see :func:`default_config`)::
     trained_pairs_ms  [[TSL, TP], ...]: the input time pairs the model was trained on
     normalisation     {"method": "foreground_percentile", "percentile": 99.0,
                        "foreground_fraction": 0.05} (see ``normalisation.py``)
+    input_features    "images" (the paper's input) or "two_point" (adds log T2pt
+                      channels, ``features.py``); optional, default "images"
+    residual          true: output = correction to the two-point estimate
+                      (``features.py``); optional, default false
+    residual_smoothing_px  SD (pixels) of the weighted Gaussian smoothing of the
+                      residual's two-point base (0: none); optional, default 0
     version           config format version
 
 HOMOU is the baseline network; its two learnable log-scales live in MultiTaskLib's
@@ -28,6 +34,7 @@ import math
 import numbers
 
 from ..errors import UserInputError
+from .features import FEATURE_MODES
 
 CONFIG_VERSION = 1
 TASKS = ("T1rho", "T2")
@@ -54,7 +61,8 @@ DEFAULT_NORMALISATION = {"method": "foreground_percentile", "percentile": 99.0,
 
 def default_config(architecture: str = "baseline", task: str | None = None, *,
                    base_channels: int = 16, levels: int = 4, norm: str = "group",
-                   trained_pairs_ms=PAPER_PAIRS_MS) -> dict:
+                   trained_pairs_ms=PAPER_PAIRS_MS, input_features: str = "images",
+                   residual: bool = False, residual_smoothing_px: float = 0.0) -> dict:
     """A complete, validated config for ``architecture``.
 
     ``task`` ("T1rho" or "T2") is required for the single-task architectures and refused
@@ -81,6 +89,9 @@ def default_config(architecture: str = "baseline", task: str | None = None, *,
         "log_scale_bounds": list(DEFAULT_LOG_SCALE_BOUNDS),
         "trained_pairs_ms": [[float(a), float(b)] for a, b in trained_pairs_ms],
         "normalisation": dict(DEFAULT_NORMALISATION),
+        "input_features": input_features,
+        "residual": residual,
+        "residual_smoothing_px": residual_smoothing_px,
         "version": CONFIG_VERSION,
     }
     return validate_config(config)
@@ -91,6 +102,18 @@ def validate_config(config: dict) -> dict:
     if not isinstance(config, dict):
         raise UserInputError(f"a network config must be a dict (got {type(config).__name__})")
     config = copy.deepcopy(config)
+    config.setdefault("input_features", "images")
+    config.setdefault("residual", False)
+    config.setdefault("residual_smoothing_px", 0.0)
+    smoothing = config["residual_smoothing_px"]
+    if not _finite(smoothing) or not 0.0 <= smoothing <= 10.0:
+        raise UserInputError(f"residual_smoothing_px must lie in [0, 10] (got {smoothing!r})")
+    config["residual_smoothing_px"] = float(smoothing)
+    if config["input_features"] not in FEATURE_MODES:
+        raise UserInputError(f"input_features {config['input_features']!r} is unknown; use "
+                             f"one of {FEATURE_MODES}")
+    if not isinstance(config["residual"], bool):
+        raise UserInputError(f"residual must be true or false (got {config['residual']!r})")
     missing = [key for key in ("architecture", "tasks", "base_channels", "levels", "norm",
                                "film_features", "bounds_ms", "log_scale_bounds",
                                "trained_pairs_ms", "normalisation") if key not in config]

@@ -23,6 +23,7 @@ times with FiLM (``blocks.py``) and returns T in ms per task, bounded by the con
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -33,6 +34,7 @@ from MultiTaskLib.laplace import DEFAULT_MIN_SIGMA, sigma_from_log_scale
 
 from .blocks import Decoder, Encoder, TimeEmbedding, level_channels
 from .config import TIME_INDEX, validate_config
+from .features import REFERENCE_MS, logit_of_time, smoothed_log_time, two_point_log_time
 from .heads import bounded_log_scale, bounded_time
 from .time_range import check_time_tensor
 
@@ -85,11 +87,21 @@ class MappingNetwork(nn.Module):
         features = config["film_features"]
         channels = level_channels(config["base_channels"], config["levels"])
         self.multiple = 2 ** (config["levels"] - 1)
+        # two-point feature channels: one per weighted image read (features.py)
+        self.feature_tasks: tuple[str, ...] = (
+            self.checked_tasks if config["input_features"] == "two_point" else ())
+        self.residual: bool = bool(config["residual"])
         self.embedding = TimeEmbedding(len(times_in), features)
-        self.encoder = Encoder(len(channels_in), channels, features, config["norm"])
+        self.encoder = Encoder(len(channels_in) + len(self.feature_tasks), channels, features,
+                               config["norm"])
         self.decoder = Decoder(channels, len(self.tasks), features, config["norm"])
         self.scale_decoder = (Decoder(channels, len(self.tasks), features, config["norm"])
                               if self.architecture == "heteu" else None)
+        if self.residual:  # start exactly at the two-point estimate
+            nn.init.zeros_(self.decoder.head.weight)
+            nn.init.zeros_(self.decoder.head.bias)
+        # channels-last convolutions are ~1.5x faster on CPU (oneDNN) and fine on CUDA.
+        self.to(memory_format=torch.channels_last)
 
     @property
     def required_inputs(self) -> tuple[str, ...]:
@@ -109,10 +121,27 @@ class MappingNetwork(nn.Module):
         check_time_tensor(self.config, self.checked_tasks, times)
         height, width = images.shape[-2:]
         x = images[:, list(self.input_channels)]
+        log_times = self._two_point(images, times)
+        if self.feature_tasks:
+            x = torch.cat([x] + [(log_times[task] - math.log(REFERENCE_MS))
+                                 for task in self.feature_tasks], dim=1)
         x = F.pad(x, (0, -width % self.multiple, 0, -height % self.multiple))
-        embedding = self.embedding(times[:, list(self.time_columns)].to(x.dtype))
+        x = x.contiguous(memory_format=torch.channels_last)
+        used_times = times[:, list(self.time_columns)].to(x.dtype)
+        if used_times.shape[0] > 1 and bool((used_times == used_times[:1]).all()):
+            used_times = used_times[:1]  # one embedding for the batch: FiLM fuses
+        embedding = self.embedding(used_times)
         skips = self.encoder(x, embedding)
         raw = self.decoder(skips, embedding)[..., :height, :width]
+        if self.residual:
+            smoothing = float(self.config["residual_smoothing_px"])
+            bases = []
+            for task in self.tasks:
+                channel = _OWN_CHANNEL[task]
+                base = smoothed_log_time(log_times[task], images[:, channel:channel + 1],
+                                         smoothing)
+                bases.append(logit_of_time(base, *self.config["bounds_ms"][task]))
+            raw = raw + torch.cat(bases, dim=1)
         maps = {task: bounded_time(raw[:, k:k + 1], *self.config["bounds_ms"][task])
                 for k, task in enumerate(self.tasks)}
         log_scales = None
@@ -122,3 +151,16 @@ class MappingNetwork(nn.Module):
             log_scales = {task: bounded_log_scale(raw_scale[:, k:k + 1], low, high)
                           for k, task in enumerate(self.tasks)}
         return MappingOutput(maps=maps, log_scales=log_scales)
+
+    def _two_point(self, images: torch.Tensor, times: torch.Tensor
+                   ) -> dict[str, torch.Tensor]:
+        """log of the two-point T of each task whose feature or residual is needed."""
+        tasks = set(self.feature_tasks) | (set(self.tasks) if self.residual else set())
+        out = {}
+        for task in tasks:
+            low, high = self.config["bounds_ms"].get(task, self.config["bounds_ms"][
+                self.tasks[0]])
+            out[task] = two_point_log_time(images[:, 0:1], images[:, _OWN_CHANNEL[task]:
+                                                                  _OWN_CHANNEL[task] + 1],
+                                           times[:, TIME_INDEX[task]], low, high)
+        return out

@@ -1,0 +1,117 @@
+"""Which networks the evaluation needs and how each is trained.
+
+Every network starts from one base training config (``base_config`` of the evaluation
+config, benchmarks/network_base.yaml) and changes only what its row is about, so the
+rows differ in one factor each (Huang et al., arXiv 2303.07623, Tables II-III, Fig. 3;
+Epstein et al., "Choice of training label matters"):
+
+==================  ==========================================================
+key                 change from the base config
+==================  ==========================================================
+homou               uncertainty weighting (Baseline+HOMOU); early stopping watches
+                    the unweighted sum of the task losses (the weighted total moves
+                    with the learned σ itself)
+baseline            fixed weighting, lambda = 0.5
+heteu               HETEU architecture, fixed weighting 0.5
+stsm_T1rho / _T2    STSM single-task network (shared + own contrast)
+st_T1rho / _T2      ST single-task network (all three images)
+sl_mle              supervised L1 against the NLLS (MLE) labels of the 4+4 images:
+                    the paper's SL row
+sl_gt / sl_hybrid   supervised L1 against ground truth / alpha*MLE + (1-alpha)*GT
+baseline_t2x<s>     baseline with the T2 loss multiplied by s (Table III)
+homou_t2x<s>        HOMOU with the T2 loss multiplied by s (Table III)
+lambda_<l>          fixed weighting lambda_a = l (Fig. 3)
+==================  ==========================================================
+"""
+
+from __future__ import annotations
+
+FIXED_HALF = {"weighting": {"kind": "fixed", "lambda": 0.5}}
+
+
+def base_recipes() -> dict[str, dict]:
+    """The fixed part of the table: key -> overrides of the base training config."""
+    recipes = {
+        "homou": {"model": {"architecture": "homou"}, "weighting": {"kind": "uncertainty"},
+                  "training": {"monitor": "sum"}},
+        "baseline": {"model": {"architecture": "baseline"}, **FIXED_HALF},
+        "heteu": {"model": {"architecture": "heteu"}, **FIXED_HALF},
+        "sl_mle": {"model": {"architecture": "baseline"}, **FIXED_HALF,
+                   "loss": {"kind": "supervised", "label_mode": "mle"}},
+        "sl_gt": {"model": {"architecture": "baseline"}, **FIXED_HALF,
+                  "loss": {"kind": "supervised", "label_mode": "gt"}},
+        "sl_hybrid": {"model": {"architecture": "baseline"}, **FIXED_HALF,
+                      "loss": {"kind": "supervised", "label_mode": "hybrid"}},
+    }
+    for architecture in ("stsm", "st"):
+        for task in ("T1rho", "T2"):
+            recipes[f"{architecture}_{task}"] = {
+                "model": {"architecture": architecture, "task": task},
+                "weighting": {"kind": "fixed"}}
+    return recipes
+
+
+def t2_scale_key(kind: str, scale: float) -> str:
+    return f"{kind}_t2x{scale:g}"
+
+
+def lambda_key(value: float) -> str:
+    return f"lambda_{value:g}"
+
+
+def all_recipes(t2_scales: list[float], lambdas: list[float]) -> dict[str, dict]:
+    """Base recipes plus the T2-loss-scale and manual-lambda variants."""
+    recipes = base_recipes()
+    for scale in t2_scales:
+        for kind in ("baseline", "homou"):
+            recipes[t2_scale_key(kind, scale)] = {
+                **recipes[kind], "loss": {"t2_loss_scale": float(scale)}}
+    for value in lambdas:
+        recipes[lambda_key(value)] = {"model": {"architecture": "baseline"},
+                                      "weighting": {"kind": "fixed", "lambda": float(value)}}
+    return recipes
+
+
+#: Rows of Table II: label -> model keys (single-task rows combine one net per map).
+COMPARISON_ROWS = (
+    ("STSM", ("stsm_T1rho", "stsm_T2")),
+    ("ST", ("st_T1rho", "st_T2")),
+    ("SL", ("sl_mle",)),
+    ("Baseline", ("baseline",)),
+    ("Baseline+HETEU", ("heteu",)),
+    ("Baseline+HOMOU", ("homou",)),
+)
+
+#: Label-choice rows: label -> model key.
+LABEL_ROWS = (
+    ("SL, GT labels", "sl_gt"),
+    ("SL, MLE labels", "sl_mle"),
+    ("SL, hybrid labels", "sl_hybrid"),
+    ("self-supervised (Baseline)", "baseline"),
+    ("self-supervised (HOMOU)", "homou"),
+)
+
+
+def needed_keys(experiments: list[str], t2_scales: list[float],
+                lambdas: list[float]) -> list[str]:
+    """Model keys the chosen experiments use, in training order (headline first)."""
+    keys: list[str] = []
+
+    def add(*names: str) -> None:
+        keys.extend(n for n in names if n not in keys)
+
+    if "comparison" in experiments:
+        add("homou", "baseline", "heteu")
+        for _, row in COMPARISON_ROWS:
+            add(*row)
+    if "robustness" in experiments:
+        add("homou", "baseline")
+        for scale in t2_scales:
+            add(t2_scale_key("baseline", scale), t2_scale_key("homou", scale))
+    if "lambda" in experiments:
+        add("homou", "baseline", *(lambda_key(v) for v in lambdas))
+    if "labels" in experiments:
+        add(*(key for _, key in LABEL_ROWS))
+    if "speed" in experiments:
+        add("homou")
+    return keys
