@@ -8,28 +8,18 @@ from __future__ import annotations
 import argparse
 import sys
 
+from MultiTaskLib.config import ConfigError
+
 from . import __version__
+from .cli_runner import run_command
 from .errors import UserInputError
 from .performance import tune_memory_allocator
 
-EXIT_USER_ERROR = 2
-
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return EXIT_USER_ERROR
-    tune_memory_allocator()
-    try:
-        return int(args.handler(args) or 0)
-    except UserInputError as error:
-        print(f"qmri {args.command}: error: {error}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("qmri: interrupted; no output was written", file=sys.stderr)
-        return 130
+    return run_command(build_parser(), argv, user_errors=(UserInputError, ConfigError),
+                       before=tune_memory_allocator,
+                       interrupted_note="no output was written")
 
 
 def build_parser() -> argparse.ArgumentParser:

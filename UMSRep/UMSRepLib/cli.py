@@ -11,28 +11,14 @@ import argparse
 import sys
 
 from MultiTaskLib.config import ConfigError
+from QMRIMappingLib.cli_runner import run_command
 
 from . import __version__
 from .errors import UserInputError
 
-EXIT_USER_ERROR = 2
-
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return EXIT_USER_ERROR
-    try:
-        return int(args.handler(args) or 0)
-    except (UserInputError, ConfigError) as error:
-        message = " ".join(str(error).split())
-        print(f"umsrep {args.command}: error: {message}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("umsrep: interrupted", file=sys.stderr)
-        return 130
+    return run_command(build_parser(), argv, user_errors=(UserInputError, ConfigError))
 
 
 def build_parser() -> argparse.ArgumentParser:
