@@ -236,3 +236,37 @@ def test_bad_rows_are_refused_with_a_message(mapped):
         row.role = "t1rho" if row.role != "t2" else "t2"
     with pytest.raises(UserInputError, match="same time"):
         inputs.mapping_input_from_rows(rows[:1] + rows[1:] + [rows[1]])
+
+
+def test_network_method_maps_through_the_scene_with_rmae_against_nlls(mapped):
+    """The pretrained HOMOU model runs through the same session path as NLLS."""
+    scene, nodes, subject = mapped["scene"], mapped["nodes"], mapped["subject"]
+    result = session.MappingRun(scene, session.MappingRequest(
+        rows=inputs.rows_for_nodes(nodes), method="network", model="homou",
+        roi_node=mapped["segmentation"], reference="nlls")).run()
+    roi_mask = subject.roi > 0
+    for name, truth in (("T1rho", subject.t1rho_ms), ("T2", subject.t2_ms)):
+        group = result.maps[name]
+        assert group.value.GetName() == f"{name} network homou"
+        assert subject.geometry.mismatch(volumes.geometry_from_node(group.value)) is None
+        values = volumes.array_from_node(group.value)[roi_mask]
+        error = np.abs(values - truth[roi_mask]) / truth[roi_mask]
+        assert np.median(error) < 0.1
+    rows = tables.table_rows(result.table)
+    assert [row["Map"] for row in rows] == ["T1rho", "T2"]
+    assert all(row["Reference"] for row in rows) and all(np.isfinite(row["RMAE"]) for row in rows)
+
+
+def test_heteu_network_adds_an_uncertainty_node(mapped):
+    scene, nodes, subject = mapped["scene"], mapped["nodes"], mapped["subject"]
+    result = session.MappingRun(scene, session.MappingRequest(
+        rows=inputs.rows_for_nodes(nodes), method="network", model="heteu",
+        roi_node=mapped["segmentation"])).run()
+    for name in ("T1rho", "T2"):
+        group = result.maps[name]
+        assert group.uncertainty is not None
+        assert group.uncertainty.GetName() == f"{name} network heteu uncertainty"
+        scale = volumes.array_from_node(group.uncertainty)[subject.roi > 0]
+        assert np.all(np.isfinite(scale)) and np.all(scale > 0)
+        assert subject.geometry.mismatch(volumes.geometry_from_node(group.uncertainty)) is None
+    assert mapped["nlls"].maps["T1rho"].uncertainty is None

@@ -10,6 +10,8 @@ name                            node                holds
 ``T1rho NLLS SD``               scalar volume       uncertainty (SD) of T in ms
 ``T1rho NLLS R2``               scalar volume       coefficient of determination
 ``T1rho NLLS status``           labelmap volume     :class:`FitStatus` code per voxel
+``T1rho network heteu           scalar volume       predicted per-pixel Laplace scale σ
+uncertainty``                                       (HETEU networks only; signal units)
 ==============================  ==================  =================================
 
 Each carries ``QMRI.*`` attributes (map, method, output kind, quantity, unit) and, for the
@@ -47,9 +49,11 @@ class MapNodes:
     sd: object
     r2: object
     status: object
+    uncertainty: object = None
 
     def all(self) -> list:
-        return [self.value, self.sd, self.r2, self.status]
+        nodes = [self.value, self.sd, self.r2, self.status]
+        return nodes + ([self.uncertainty] if self.uncertainty is not None else [])
 
 
 def method_label(method: str, model: str | None = None) -> str:
@@ -123,7 +127,15 @@ def add_map_nodes(scene, outcome: MapOutcome, geometry: Geometry, method: str,
     for key, text in {**common, "QMRI.Output": "status", "QMRI.Quantity": "fit status",
                       "QMRI.Unit": "code"}.items():
         status.SetAttribute(key, text)
-    return MapNodes(outcome.name, method, value, sd, r2, status)
+
+    uncertainty = None
+    scale = getattr(result, "uncertainty", None)
+    if scale is not None:
+        uncertainty = _scalar(scene, scale, geometry,
+                              output_name(outcome.name, label, "uncertainty"),
+                              {**common, "QMRI.Output": "uncertainty"},
+                              f"{outcome.name} predicted scale", "signal units")
+    return MapNodes(outcome.name, method, value, sd, r2, status, uncertainty)
 
 
 def _scalar(scene, values: np.ndarray, geometry: Geometry, name: str,
