@@ -23,22 +23,25 @@ class Geometry:
     direction: tuple[float, ...]
 
     @classmethod
-    def from_sitk(cls, image: sitk.Image) -> Geometry:
-        size = tuple(int(v) for v in image.GetSize())
-        if len(size) == 2:
-            return cls(
-                size=(size[0], size[1], 1),
-                spacing=(*image.GetSpacing(), 1.0),
-                origin=(*image.GetOrigin(), 0.0),
-                direction=(*image.GetDirection()[0:2], 0.0, *image.GetDirection()[2:4], 0.0,
-                           0.0, 0.0, 1.0),
-            )
-        return cls(
-            size=size[:3],
-            spacing=tuple(float(v) for v in image.GetSpacing()[:3]),
-            origin=tuple(float(v) for v in image.GetOrigin()[:3]),
-            direction=_direction_3d(image),
-        )
+    def from_sitk(cls, source: sitk.Image | sitk.ImageFileReader) -> Geometry:
+        """Grid of an image, or of a reader after ``ReadImageInformation`` (header only).
+
+        A 2-D image becomes a single-slice grid; extra dimensions (time) are dropped.
+        """
+        dimension = source.GetDimension()
+        size, spacing, origin = source.GetSize(), source.GetSpacing(), source.GetOrigin()
+        full = np.asarray(source.GetDirection(), dtype=float).reshape(dimension, dimension)
+        if dimension == 2:
+            direction = np.eye(3)
+            direction[:2, :2] = full
+            return cls(size=(int(size[0]), int(size[1]), 1),
+                       spacing=(float(spacing[0]), float(spacing[1]), 1.0),
+                       origin=(float(origin[0]), float(origin[1]), 0.0),
+                       direction=tuple(float(v) for v in direction.ravel()))
+        return cls(size=tuple(int(v) for v in size[:3]),
+                   spacing=tuple(float(v) for v in spacing[:3]),
+                   origin=tuple(float(v) for v in origin[:3]),
+                   direction=tuple(float(v) for v in full[:3, :3].ravel()))
 
     @property
     def direction_matrix(self) -> np.ndarray:
@@ -83,12 +86,6 @@ class Geometry:
         image.SetOrigin(self.origin)
         image.SetDirection(self.direction)
         return image
-
-
-def _direction_3d(image: sitk.Image) -> tuple[float, ...]:
-    dimension = image.GetDimension()
-    full = np.asarray(image.GetDirection(), dtype=float).reshape(dimension, dimension)
-    return tuple(float(v) for v in full[:3, :3].ravel())
 
 
 def _fmt(values) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from .errors import UserInputError
 from .fitting import FitResult
 from .geometry import Geometry
 from .image_io import read_nifti_voxels
@@ -45,8 +46,6 @@ def write_map_files(result: FitResult, name: str, geometry: Geometry, folder: Pa
 
 def read_reference_map(folder: Path, name: str, geometry: Geometry) -> tuple[np.ndarray, Path]:
     """Read ``<name>.nii.gz`` (or .nii/.nrrd) from a reference folder on the same grid."""
-    from .errors import UserInputError
-
     for suffix in (".nii.gz", ".nii", ".nrrd"):
         path = folder / f"{name}{suffix}"
         if path.is_file():
@@ -55,17 +54,19 @@ def read_reference_map(folder: Path, name: str, geometry: Geometry) -> tuple[np.
         raise UserInputError(
             f"reference folder {folder} has no {name}.nii.gz (or .nii/.nrrd); it must hold maps "
             "named like the outputs, in ms")
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
     try:
-        image = sitk.ReadImage(str(path))
+        reader.ReadImageInformation()
     except RuntimeError as exc:
         raise UserInputError(f"reference map {path} could not be read: {exc}".splitlines()[0]
                              ) from exc
-    problem = geometry.mismatch(Geometry.from_sitk(image))
+    problem = geometry.mismatch(Geometry.from_sitk(reader))
     if problem:
         raise UserInputError(f"reference map {path} is on another grid ({problem}); "
                              "resample it onto the input images first")
     if path.name.endswith((".nii", ".nii.gz")):
         values = read_nifti_voxels(path)  # keeps NaN, which SimpleITK would turn into 0
     else:
-        values = sitk.GetArrayFromImage(image)
+        values = sitk.GetArrayFromImage(reader.Execute())
     return values.astype(np.float64).reshape(geometry.array_shape), path

@@ -72,7 +72,7 @@ def nifti_volumes(root: Path, files: list[Path]) -> tuple[list[Volume], list[str
             notes.append(f"skipped {rel}: {dimension}-D image (3-D or 4-D expected)")
             continue
         n_volumes = reader.GetSize()[3] if dimension == 4 else 1
-        geometry = _geometry(reader)
+        geometry = Geometry.from_sitk(reader)
         decisions = sidecar_decisions(sidecar, n_volumes, sidecar_file.name)
         load = _Loader(path)
         for index, decision in enumerate(decisions):
@@ -128,23 +128,6 @@ def _read_sidecar(path: Path) -> dict:
         raise UserInputError(f"sidecar {path} is not a JSON object; dcm2niix sidecars are "
                              "{\"key\": value} objects")
     return data
-
-
-def _geometry(reader: sitk.ImageFileReader) -> Geometry:
-    dimension = reader.GetDimension()
-    size, spacing, origin = reader.GetSize(), reader.GetSpacing(), reader.GetOrigin()
-    full = np.asarray(reader.GetDirection(), dtype=float).reshape(dimension, dimension)
-    if dimension == 2:
-        direction = np.eye(3)
-        direction[:2, :2] = full
-        return Geometry(size=(int(size[0]), int(size[1]), 1),
-                        spacing=(float(spacing[0]), float(spacing[1]), 1.0),
-                        origin=(float(origin[0]), float(origin[1]), 0.0),
-                        direction=tuple(float(v) for v in direction.ravel()))
-    return Geometry(size=tuple(int(v) for v in size[:3]),
-                    spacing=tuple(float(v) for v in spacing[:3]),
-                    origin=tuple(float(v) for v in origin[:3]),
-                    direction=tuple(float(v) for v in full[:3, :3].ravel()))
 
 
 def _info(sidecar: dict, rel: str, sidecar_name: str, n_volumes: int) -> dict:
