@@ -44,19 +44,27 @@ def relaxation_colors(n: int = 256) -> np.ndarray:
                     axis=1)
 
 
-def relaxation_color_node(scene):
-    """The scene's relaxation colour table (created on first use)."""
-    node = scene.GetFirstNodeByName(RELAXATION_COLOR_NAME)
+def user_color_table(scene, name: str, colors: np.ndarray, category: str):
+    """The scene's colour table called ``name``, created from RGB(A) rows on first use.
+
+    Later calls find it by name, so every map of a session shares one table.
+    """
+    node = scene.GetFirstNodeByName(name)
     if node is not None and node.IsA("vtkMRMLColorTableNode"):
         return node
-    node = scene.AddNewNodeByClass("vtkMRMLColorTableNode", RELAXATION_COLOR_NAME)
+    node = scene.AddNewNodeByClass("vtkMRMLColorTableNode", name)
     node.SetTypeToUser()
-    colors = relaxation_colors()
     node.SetNumberOfColors(len(colors))
-    for index, (red, green, blue) in enumerate(colors):
-        node.SetColor(index, "", float(red), float(green), float(blue), 1.0)
-    node.SetAttribute("Category", "QMRI")
+    for index, row in enumerate(colors):
+        alpha = float(row[3]) if len(row) > 3 else 1.0
+        node.SetColor(index, "", float(row[0]), float(row[1]), float(row[2]), alpha)
+    node.SetAttribute("Category", category)
     return node
+
+
+def relaxation_color_node(scene):
+    """The scene's relaxation colour table (created on first use)."""
+    return user_color_table(scene, RELAXATION_COLOR_NAME, relaxation_colors(), "QMRI")
 
 
 def status_color_node(scene):

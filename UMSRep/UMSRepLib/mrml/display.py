@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from QMRIMappingLib.mrml.colors import user_color_table
 from QMRIMappingLib.mrml.scene import nodes_by_class
 
 HEAT_COLOR_NAME = "UMSRep heat map"
@@ -28,17 +29,7 @@ def heat_colors(n: int = 256) -> np.ndarray:
 
 def heat_color_node(scene):
     """The scene's heat-map colour table (created once, then found by name)."""
-    node = scene.GetFirstNodeByName(HEAT_COLOR_NAME)
-    if node is not None and node.IsA("vtkMRMLColorTableNode"):
-        return node
-    node = scene.AddNewNodeByClass("vtkMRMLColorTableNode", HEAT_COLOR_NAME)
-    node.SetTypeToUser()
-    colors = heat_colors()
-    node.SetNumberOfColors(len(colors))
-    for index, (red, green, blue, alpha) in enumerate(colors):
-        node.SetColor(index, "", float(red), float(green), float(blue), float(alpha))
-    node.SetAttribute("Category", "UMSRep")
-    return node
+    return user_color_table(scene, HEAT_COLOR_NAME, heat_colors(), "UMSRep")
 
 
 def style_heatmap(scene, volume_node) -> None:
