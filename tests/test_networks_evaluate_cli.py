@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import yaml
 
 from QMRIMappingLib.cli import main
+from QMRIMappingLib.evaluation.recipes import DESIGN_ROWS
 from tests.network_fixtures import write_config
 
 
@@ -42,3 +44,45 @@ def test_tiny_evaluation_writes_tables_figures_and_report(tmp_path, capsys):
     # a second run reuses the trained networks instead of training again
     code = main(["evaluate", "--config", str(config), "--quiet"])
     assert code == 0 and "training" not in capsys.readouterr().out
+
+
+def test_tiny_seed_and_design_ablations(tmp_path, capsys):
+    """The seed and design experiments train their variants and report every row."""
+    write_config(tmp_path, "base.yaml", data={"subjects": 2, "matrix": 64, "slices": 1,
+                                              "crop": 32})
+    config = tmp_path / "evaluation.yaml"
+    config.write_text(yaml.safe_dump({
+        "out": str(tmp_path / "out"), "models_dir": str(tmp_path / "models"),
+        "base_config": "base.yaml", "installed": [], "seeds": [3],
+        "design_long_epochs": 2,
+        "test": {"subjects": 1, "snr": 30, "slices": 1, "matrix": 64, "motion_mm": 2.0,
+                 "pair": [30, 34.6]},
+        "experiments": ["seeds", "design"]}))
+    code = main(["evaluate", "--config", str(config), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    out = tmp_path / "out"
+    with open(out / "seeds_homou_vs_baseline.csv", newline="") as handle:
+        seeds = {row["training seed"]: row for row in csv.DictReader(handle)}
+    assert set(seeds) == {"0", "3", "mean", "SD"}
+    for task in ("T1rho", "T2"):
+        difference = float(seeds["3"][f"HOMOU {task} %"]) - float(seeds["3"][f"Baseline {task} %"])
+        assert abs(difference - float(seeds["3"][f"{task} difference"])) < 1e-9
+    with open(out / "design_ablation.csv", newline="") as handle:
+        design = {row["method"]: row for row in csv.DictReader(handle)}
+    assert {"Two-point", "NLLS (4+4)"} | {label for label, _ in DESIGN_ROWS} <= set(design)
+    assert all(float(row["T2 RMAE %"]) > 0 for row in design.values())
+    models = tmp_path / "models"
+    trained = json.loads((models / "design_paper_homou" / "train_config.json").read_text())
+    assert trained["model"]["input_features"] == "images" and not trained["model"]["residual"]
+    long_run = json.loads((models / "design_paper_homou_long" / "train_config.json")
+                          .read_text())
+    assert long_run["training"]["epochs"] == 2
+    assert json.loads((models / "homou_seed3" / "train_config.json").read_text())[
+        "training"]["seed"] == 3
+
+
+def test_evaluation_config_rejects_bad_seeds(tmp_path):
+    config = tmp_path / "evaluation.yaml"
+    config.write_text(yaml.safe_dump({"seeds": [1, "two"]}))
+    code = main(["evaluate", "--config", str(config), "--quiet"])
+    assert code == 2

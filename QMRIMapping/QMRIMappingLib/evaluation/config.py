@@ -16,8 +16,10 @@
     t2_loss_scales: [100, 10000]     # Table III
     lambdas: [0.1, 0.3, 0.7, 0.9]    # Fig. 3 (0.5 is the baseline network itself)
     label_noise_draws: 8             # repeated noise draws of one subject
+    seeds: [1, 2]                    # extra training seeds of HOMOU and the baseline
+    design_long_epochs: 45           # the paper's design, trained longer (design ablation)
     speed: {slices: 8, repeats: 3}
-    experiments: [comparison, robustness, lambda, labels, speed]
+    experiments: [comparison, robustness, lambda, labels, seeds, design, speed]
 
 Paths are relative to the config file's folder except ``out`` and ``models_dir``, which
 are relative to the current folder (like ``qmri train --out``).
@@ -32,7 +34,7 @@ from pathlib import Path
 from ..errors import UserInputError
 from ..networks.train_spec import deep_merge, read_config_file
 
-EXPERIMENTS = ("comparison", "robustness", "lambda", "labels", "speed")
+EXPERIMENTS = ("comparison", "robustness", "lambda", "labels", "seeds", "design", "speed")
 
 _DEFAULTS = {
     "out": "build/evaluation",
@@ -46,6 +48,8 @@ _DEFAULTS = {
     "t2_loss_scales": [100.0, 10000.0],
     "lambdas": [0.1, 0.3, 0.7, 0.9],
     "label_noise_draws": 8,
+    "seeds": [1, 2],
+    "design_long_epochs": 45,
     "speed": {"slices": 8, "repeats": 3},
     "experiments": list(EXPERIMENTS),
 }
@@ -65,6 +69,8 @@ class EvalConfig:
     t2_loss_scales: list[float]
     lambdas: list[float]
     label_noise_draws: int
+    seeds: list[int]
+    design_long_epochs: int
     speed: dict
     experiments: list[str]
     source: str
@@ -94,6 +100,12 @@ def load_eval_config(path: str | Path, out: str | Path | None = None) -> EvalCon
     for key in ("subjects", "slices", "matrix"):
         _positive_int(test[key], f"test.{key}", path)
     _positive_int(raw["label_noise_draws"], "label_noise_draws", path)
+    _positive_int(raw["design_long_epochs"], "design_long_epochs", path)
+    seeds = raw["seeds"]
+    if not isinstance(seeds, list) or any(isinstance(s, bool) or not isinstance(s, int)
+                                          or s < 0 for s in seeds):
+        raise UserInputError(f"{path}: seeds must be a list of non-negative integers "
+                             f"(got {seeds!r})")
     for key in ("slices", "repeats"):
         _positive_int(raw["speed"][key], f"speed.{key}", path)
     pair = test["pair"]
@@ -114,6 +126,7 @@ def load_eval_config(path: str | Path, out: str | Path | None = None) -> EvalCon
         train_overrides=raw["train_overrides"], test=test,
         snr_sweep=numbers_lists["snr_sweep"], t2_loss_scales=numbers_lists["t2_loss_scales"],
         lambdas=numbers_lists["lambdas"], label_noise_draws=raw["label_noise_draws"],
+        seeds=list(dict.fromkeys(seeds)), design_long_epochs=raw["design_long_epochs"],
         speed=raw["speed"], experiments=experiments, source=str(path), raw=raw)
 
 

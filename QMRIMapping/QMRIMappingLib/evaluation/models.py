@@ -35,7 +35,8 @@ class EvalModel:
 
 def spec_for(config: EvalConfig, key: str) -> TrainSpec:
     """The training config of model ``key``."""
-    recipes = all_recipes(config.t2_loss_scales, config.lambdas)
+    recipes = all_recipes(config.t2_loss_scales, config.lambdas, config.seeds,
+                          config.design_long_epochs)
     values = read_config_file(config.base_config)
     values = deep_merge(values, recipes[key])
     values = deep_merge(values, config.train_overrides)

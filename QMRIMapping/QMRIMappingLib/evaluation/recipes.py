@@ -21,6 +21,13 @@ sl_gt / sl_hybrid   supervised L1 against ground truth / alpha*MLE + (1-alpha)*G
 baseline_t2x<s>     baseline with the T2 loss multiplied by s (Table III)
 homou_t2x<s>        HOMOU with the T2 loss multiplied by s (Table III)
 lambda_<l>          fixed weighting lambda_a = l (Fig. 3)
+homou_seed<n>       HOMOU / baseline with training seed n (initialisation, batch
+baseline_seed<n>    order, crops, augmentation; same training cohort)
+design_paper_*      the paper's design: images + times in, T out directly
+                    (``input_features: images``, ``residual: false``)
+design_direct_homou  + log two-point T channels, T out directly
+design_unsmoothed_homou  + residual on the unsmoothed two-point map
+design_paper_homou_long  the paper's design with ``design_long_epochs`` epochs
 ==================  ==========================================================
 """
 
@@ -59,9 +66,43 @@ def lambda_key(value: float) -> str:
     return f"lambda_{value:g}"
 
 
-def all_recipes(t2_scales: list[float], lambdas: list[float]) -> dict[str, dict]:
-    """Base recipes plus the T2-loss-scale and manual-lambda variants."""
+def seed_key(kind: str, seed: int) -> str:
+    return f"{kind}_seed{seed}"
+
+
+#: The design ablation (shipped design vs the paper's): label -> model key, simplest first.
+DESIGN_ROWS = (
+    ("paper design, fixed 0.5 (images + times -> T)", "design_paper_baseline"),
+    ("paper design, HOMOU (images + times -> T)", "design_paper_homou"),
+    ("paper design, HOMOU, long training", "design_paper_homou_long"),
+    ("+ two-point T channels, direct output, HOMOU", "design_direct_homou"),
+    ("+ residual on the two-point map, HOMOU", "design_unsmoothed_homou"),
+    ("+ residual on the smoothed two-point map, HOMOU (shipped)", "homou"),
+)
+PAPER_MODEL = {"input_features": "images", "residual": False, "residual_smoothing_px": 0.0}
+
+
+def _with(recipe: dict, section: str, values: dict) -> dict:
+    """``recipe`` with ``values`` merged into its ``section`` (recipes are shallow)."""
+    return {**recipe, section: {**recipe.get(section, {}), **values}}
+
+
+def all_recipes(t2_scales: list[float], lambdas: list[float], seeds: list[int] = (),
+                long_epochs: int = 45) -> dict[str, dict]:
+    """Base recipes plus the T2-scale, manual-lambda, seed and design variants."""
     recipes = base_recipes()
+    for seed in seeds:
+        for kind in ("homou", "baseline"):
+            recipes[seed_key(kind, seed)] = _with(recipes[kind], "training", {"seed": seed})
+    for kind in ("homou", "baseline"):
+        recipes[f"design_paper_{kind}"] = _with(recipes[kind], "model", PAPER_MODEL)
+    recipes["design_paper_homou_long"] = _with(
+        recipes["design_paper_homou"], "training", {"epochs": long_epochs,
+                                                    "patience": max(5, long_epochs // 4)})
+    recipes["design_direct_homou"] = _with(recipes["homou"], "model", {
+        "input_features": "two_point", "residual": False, "residual_smoothing_px": 0.0})
+    recipes["design_unsmoothed_homou"] = _with(recipes["homou"], "model", {
+        "residual": True, "residual_smoothing_px": 0.0})
     for scale in t2_scales:
         for kind in ("baseline", "homou"):
             recipes[t2_scale_key(kind, scale)] = {
@@ -93,7 +134,7 @@ LABEL_ROWS = (
 
 
 def needed_keys(experiments: list[str], t2_scales: list[float],
-                lambdas: list[float]) -> list[str]:
+                lambdas: list[float], seeds: list[int] = ()) -> list[str]:
     """Model keys the chosen experiments use, in training order (headline first)."""
     keys: list[str] = []
 
@@ -112,6 +153,12 @@ def needed_keys(experiments: list[str], t2_scales: list[float],
         add("homou", "baseline", *(lambda_key(v) for v in lambdas))
     if "labels" in experiments:
         add(*(key for _, key in LABEL_ROWS))
+    if "seeds" in experiments:
+        add("homou", "baseline")
+        for seed in seeds:
+            add(seed_key("homou", seed), seed_key("baseline", seed))
+    if "design" in experiments:
+        add(*(key for _, key in DESIGN_ROWS))
     if "speed" in experiments:
         add("homou")
     return keys

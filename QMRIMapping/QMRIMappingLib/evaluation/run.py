@@ -11,6 +11,7 @@ import torch
 
 from .. import __version__
 from ..networks.cohort import TEST_SEED_START
+from .ablations import run_design, run_seeds
 from .comparison import run_comparison
 from .config import load_eval_config
 from .context import Context
@@ -37,7 +38,8 @@ def run_evaluation(config_path: str | Path, out: str | Path | None = None,
     started = time.perf_counter()
     config = load_eval_config(config_path, out)
     config.out.mkdir(parents=True, exist_ok=True)
-    keys = needed_keys(config.experiments, config.t2_loss_scales, config.lambdas)
+    keys = needed_keys(config.experiments, config.t2_loss_scales, config.lambdas,
+                      config.seeds)
     models = ensure_models(config, keys, progress=progress, log=log)
     started = time.perf_counter()  # the evaluation proper, without training
     context = Context(config, models, log=log)
@@ -52,6 +54,11 @@ def run_evaluation(config_path: str | Path, out: str | Path | None = None,
         sections.append(run_lambda(context))
     if "labels" in config.experiments:
         sections.append(run_labels(context))
+    if "seeds" in config.experiments:
+        section, summary["seeds"] = run_seeds(context)
+        sections.append(section)
+    if "design" in config.experiments:
+        sections.append(run_design(context))
     if "speed" in config.experiments:
         speed = Section("Speed (ms per 256x256 slice, same run)")
         speed.tables.append(Table(
