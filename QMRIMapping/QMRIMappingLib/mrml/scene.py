@@ -10,12 +10,26 @@ in one zip, the same bundle Slicer's "Save" writes.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
 import slicer
 
 from ..errors import UserInputError
+
+
+_CACHE_DIRECTORY: str | None = None
+
+
+def _cache_directory() -> str:
+    """One scratch folder per process for the scenes' caches, removed when it exits."""
+    global _CACHE_DIRECTORY
+    if _CACHE_DIRECTORY is None:
+        _CACHE_DIRECTORY = tempfile.mkdtemp(prefix="qmri-mrml-cache-")
+        atexit.register(shutil.rmtree, _CACHE_DIRECTORY, ignore_errors=True)
+    return _CACHE_DIRECTORY
 
 
 def new_scene():
@@ -30,7 +44,7 @@ def prepare_scene_io(scene) -> None:
     if scene.GetDataIOManager() is not None and scene.GetCacheManager() is not None:
         return
     cache = slicer.vtkCacheManager()
-    cache.SetRemoteCacheDirectory(tempfile.mkdtemp(prefix="qmri-mrml-cache-"))
+    cache.SetRemoteCacheDirectory(_cache_directory())
     io_manager = slicer.vtkDataIOManager()
     io_manager.SetCacheManager(cache)
     scene.SetCacheManager(cache)
