@@ -70,10 +70,12 @@ def benchmark(config: UMSRepConfig, out: str | Path, *, progress: bool = False
     separate = [("separate denoise (= pretraining)", pretrained)]
     separate += [(f"separate {task}", _build(models / f"separate_{task}", separate_model(task)))
                  for task in tasks]
-    independent = _build(models / "independent",
-                         finetuned(FinetuneOptions("independent", tasks), "independent"))
-    shared = [("UMS-Rep independent", independent)]
     recipe = config.finetune
+    independent_options = FinetuneOptions(
+        "independent", tasks, feature_views=recipe.feature_views,
+        task_epochs={t: e for t, e in recipe.task_epochs.items() if t in tasks})
+    independent = _build(models / "independent", finetuned(independent_options, "independent"))
+    shared = [("UMS-Rep independent", independent)]
     if recipe.strategy != "independent":
         label = f"UMS-Rep {recipe.strategy}" + (f" ({recipe.weighting})"
                                                  if recipe.strategy == "joint" else "")

@@ -220,6 +220,8 @@ def reproduce(config: UMSRepConfig, out: str | Path, work: str | Path, *,
                          runs_dir=work / "runs")
     card = read_card(final)
     card["training"]["config"]["source_config"] = config.to_dict()
+    # the data are regenerated from the config; a machine's scratch path means nothing
+    card["training"]["data"]["root"] = "generated from source_config.data (umsrep make-data)"
     write_card(final, card)
     result = run_evaluate(data_dir, [(config.name, final)], progress=progress,
                           title=f"{config.name}: test metrics", write_cards=True)

@@ -19,7 +19,6 @@ import slicer
 
 from ..errors import UserInputError
 
-
 _CACHE_DIRECTORY: str | None = None
 
 

@@ -27,7 +27,7 @@ def build_head(task: TaskSpec, spec: ArchitectureSpec) -> nn.Module:
         return SegmentationDecoder(spec.widths, spec.seg_widths, spec.seg_skips)
     levels = (-1,) if spec.classifier_levels == "last" else tuple(range(spec.levels))
     return ClassificationHead(spec.widths, spec.classifier_hidden, task.num_classes,
-                              spec.dropout, levels)
+                              spec.dropout, levels, spec.classifier_pooling)
 
 
 def build_model(spec: ArchitectureSpec, tasks: Iterable[TaskSpec],

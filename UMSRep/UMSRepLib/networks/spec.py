@@ -27,7 +27,8 @@ class ArchitectureSpec:
     12-pixel bottleneck loses. ``classifier_hidden`` and ``dropout`` size the classifier;
     ``classifier_levels`` is ``"last"`` (global average pooling of the bottleneck, as in
     the paper) or ``"all"`` (of every encoder level, concatenated; see
-    :mod:`.classifier`).
+    :mod:`.classifier`); ``classifier_pooling`` is ``"mean"`` (the paper's global
+    average pooling) or ``"mean_std"`` (adds each channel's standard deviation).
     ``field_of_view_mm``: the square field of view the model expects; inputs with a
     known pixel spacing are resampled to it (None: pad to square and resize).
     """
@@ -40,6 +41,7 @@ class ArchitectureSpec:
     classifier_hidden: int = 32
     dropout: float = 0.3
     classifier_levels: str = "all"
+    classifier_pooling: str = "mean"
     field_of_view_mm: float | None = 380.0
 
     def __post_init__(self) -> None:
@@ -64,6 +66,9 @@ class ArchitectureSpec:
         if self.classifier_levels not in ("last", "all"):
             raise UserInputError(f"architecture: classifier_levels must be 'last' or 'all', "
                                  f"got {self.classifier_levels!r}")
+        if self.classifier_pooling not in ("mean", "mean_std"):
+            raise UserInputError(f"architecture: classifier_pooling must be 'mean' or "
+                                 f"'mean_std', got {self.classifier_pooling!r}")
         if self.classifier_hidden < 1:
             raise UserInputError("architecture: classifier_hidden must be >= 1")
         if self.field_of_view_mm is not None and not self.field_of_view_mm > 0:

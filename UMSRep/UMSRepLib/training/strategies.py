@@ -4,7 +4,11 @@ The paper compares three ways to fine-tune the heads (and finds the choice matte
 
 * **independent** - the encoder is frozen; each head is trained alone with its own
   optimiser (one Trainer run per head). The encoder, and so every other head, is left
-  exactly as it was; new heads can be added at any time.
+  exactly as it was; new heads can be added at any time. Since the frozen encoder's
+  output never changes, each slice is encoded ``feature_views`` times (fresh
+  augmentation each time) and the head trains on the stored features
+  (:mod:`.feature_cache`); ``task_epochs`` gives a head its own epoch budget (a
+  classifier on stored features costs almost nothing per epoch).
 * **alternating** - encoder and heads are trained together, each step on a batch of a
   single task, tasks interleaved in a configurable ratio (e.g. two segmentation batches
   per classification batch); a step updates the encoder and that task's head.
@@ -20,6 +24,7 @@ fine-tuned tasks (list ``denoise`` among the tasks to keep it).
 from __future__ import annotations
 
 import dataclasses
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +41,7 @@ from ..errors import UserInputError
 from ..networks import ArchitectureSpec, UMSRepModel, build_head
 from ..noise import NoiseModel
 from ..tasks import TaskSpec
+from .feature_cache import HeadsOnFeatures, encoded_loader
 from .runner import StageRecord, fit_timed, task_loaders
 from .schedules import Alternating, Joint, Sequential, SingleTask
 
@@ -44,14 +50,19 @@ STRATEGIES = ("independent", "alternating", "joint")
 
 @dataclass
 class FinetuneOptions:
-    """Which tasks, which strategy; ``weighting``/``weighting_options`` (joint) and
-    ``ratio`` (alternating, task -> batches per cycle; default 1 each)."""
+    """Which tasks, which strategy; ``weighting``/``weighting_options`` (joint),
+    ``ratio`` (alternating, task -> batches per cycle; default 1 each),
+    ``feature_views`` and ``task_epochs`` (independent: augmented encodings stored per
+    slice, 0 to run the encoder at every step; task -> epochs instead of the train
+    config's)."""
 
     strategy: str = "independent"
     tasks: list[str] = field(default_factory=list)
     weighting: str = "fixed"
     weighting_options: dict[str, Any] = field(default_factory=dict)
     ratio: dict[str, int] = field(default_factory=dict)
+    feature_views: int = 4
+    task_epochs: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.strategy = str(self.strategy).strip().lower()
@@ -65,6 +76,16 @@ class FinetuneOptions:
         if self.ratio and set(self.ratio) != set(self.tasks):
             raise UserInputError(f"the alternating ratio names tasks {sorted(self.ratio)} but "
                                  f"the tasks are {sorted(self.tasks)}")
+        if isinstance(self.feature_views, bool) or not isinstance(self.feature_views, int) \
+                or self.feature_views < 0:
+            raise UserInputError(f"feature_views must be a whole number >= 0, got "
+                                 f"{self.feature_views!r}")
+        self.task_epochs = dict(self.task_epochs or {})
+        bad = [t for t, e in self.task_epochs.items() if isinstance(e, bool)
+               or not isinstance(e, int) or e < 1]
+        if bad:
+            raise UserInputError(f"task_epochs[{bad[0]!r}] must be a whole number >= 1, got "
+                                 f"{self.task_epochs[bad[0]]!r}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> FinetuneOptions:
@@ -116,7 +137,8 @@ def finetune(model: UMSRepModel, train: SliceSet, val: SliceSet | None,
                    if val is not None and len(val) else {})
     specs = {task.name: task for task in tasks}
     if options.strategy == "independent":
-        return model, _independent(model, tasks, train_loaders, val_loaders, config, out_dir)
+        return model, _independent(model, tasks, train_loaders, val_loaders, config, out_dir,
+                                   options)
     model.encoder.unfreeze()
     subset = model.subset(options.tasks)
     config = dataclasses.replace(config, find_unused_parameters=True)
@@ -137,15 +159,31 @@ def finetune(model: UMSRepModel, train: SliceSet, val: SliceSet | None,
 
 
 def _independent(model: UMSRepModel, tasks: list[TaskSpec], train_loaders: dict,
-                 val_loaders: dict, config: TrainConfig, out_dir: Path) -> list[StageRecord]:
+                 val_loaders: dict, config: TrainConfig, out_dir: Path,
+                 options: FinetuneOptions) -> list[StageRecord]:
     model.encoder.freeze()
     records = []
+    views = options.feature_views
     for task in tasks:
-        head_model = model.subset([task.name])
-        val = SingleTask(task.name, val_loaders[task.name]) if task.name in val_loaders else None
-        records.append(fit_timed(head_model, {task.name: task},
-                                 SingleTask(task.name, train_loaders[task.name]), val,
-                                 FixedWeighting({task.name: 1.0}), config,
-                                 out_dir / f"independent_{task.name}",
-                                 name=f"independent {task.name}", kind="independent"))
+        task_config = dataclasses.replace(
+            config, epochs=int(options.task_epochs.get(task.name, config.epochs)))
+        train, val = train_loaders[task.name], val_loaders.get(task.name)
+        started = time.perf_counter()
+        if views:
+            head_model = HeadsOnFeatures({task.name: model.heads[task.name]})
+            head = model.heads[task.name]
+            train = encoded_loader(model.encoder, head, train, views, task_config,
+                                   shuffle=True)
+            val = (encoded_loader(model.encoder, head, val, 1, task_config, shuffle=False)
+                   if val is not None else None)
+        else:
+            head_model = model.subset([task.name])
+        encoding = time.perf_counter() - started
+        record = fit_timed(head_model, {task.name: task}, SingleTask(task.name, train),
+                           SingleTask(task.name, val) if val is not None else None,
+                           FixedWeighting({task.name: 1.0}), task_config,
+                           out_dir / f"independent_{task.name}",
+                           name=f"independent {task.name}", kind="independent")
+        record.seconds = round(record.seconds + encoding, 3)
+        records.append(record)
     return records
