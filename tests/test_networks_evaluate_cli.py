@@ -54,7 +54,7 @@ def test_tiny_seed_and_design_ablations(tmp_path, capsys):
     config.write_text(yaml.safe_dump({
         "out": str(tmp_path / "out"), "models_dir": str(tmp_path / "models"),
         "base_config": "base.yaml", "installed": [], "seeds": [3],
-        "design_long_epochs": 2,
+        "design_long_epochs": 2, "t2_loss_scales": [100],
         "test": {"subjects": 1, "snr": 30, "slices": 1, "matrix": 64, "motion_mm": 2.0,
                  "pair": [30, 34.6]},
         "experiments": ["seeds", "design"]}))
@@ -71,7 +71,13 @@ def test_tiny_seed_and_design_ablations(tmp_path, capsys):
         design = {row["method"]: row for row in csv.DictReader(handle)}
     assert {"Two-point", "NLLS (4+4)"} | {label for label, _ in DESIGN_ROWS} <= set(design)
     assert all(float(row["T2 RMAE %"]) > 0 for row in design.values())
+    with open(out / "design_paper_t2_scale.csv", newline="") as handle:
+        scaled = [(row["paper design"], float(row["T2 loss scale"]))
+                  for row in csv.DictReader(handle)]
+    assert scaled == [("fixed 0.5", 1.0), ("fixed 0.5", 100.0), ("HOMOU", 1.0), ("HOMOU", 100.0)]
     models = tmp_path / "models"
+    assert json.loads((models / "design_paper_homou_t2x100" / "train_config.json").read_text())[
+        "loss"]["t2_loss_scale"] == 100
     trained = json.loads((models / "design_paper_homou" / "train_config.json").read_text())
     assert trained["model"]["input_features"] == "images" and not trained["model"]["residual"]
     long_run = json.loads((models / "design_paper_homou_long" / "train_config.json")

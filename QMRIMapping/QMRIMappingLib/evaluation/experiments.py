@@ -22,7 +22,7 @@ from .scoring import NLLS, TASKS, TWO_POINT, network_maps, nlls_maps, two_point_
 from .subjects import noise_draws
 
 
-def _learned_sigma(context: Context, key: str) -> dict[str, float]:
+def learned_sigma(context: Context, key: str) -> dict[str, float]:
     weighting = context.models[key].card.get("metrics", {}).get("weighting", {})
     return {task: weighting.get(task) for task in TASKS}
 
@@ -36,7 +36,7 @@ def run_robustness(context: Context) -> Section:
             key = kind if scale == 1.0 else t2_scale_key(kind, scale)
             gt = _averages(context, (key,), "gt")
             ref = _averages(context, (key,), "nlls")
-            sigma = _learned_sigma(context, key) if kind == "homou" else {}
+            sigma = learned_sigma(context, key) if kind == "homou" else {}
             rows.append({"T2 loss scale": scale, "method": label,
                          "T1rho vs GT %": gt["T1rho"], "T2 vs GT %": gt["T2"],
                          "T1rho vs NLLS %": ref["T1rho"], "T2 vs NLLS %": ref["T2"],

@@ -28,6 +28,8 @@ design_paper_*      the paper's design: images + times in, T out directly
 design_direct_homou  + log two-point T channels, T out directly
 design_unsmoothed_homou  + residual on the unsmoothed two-point map
 design_paper_homou_long  the paper's design with ``design_long_epochs`` epochs
+design_paper_*_t2x<s>  the paper's design with the T2 loss multiplied by s (Table III
+                    without the residual design's fallback)
 ==================  ==========================================================
 """
 
@@ -99,6 +101,10 @@ def all_recipes(t2_scales: list[float], lambdas: list[float], seeds: list[int] =
     recipes["design_paper_homou_long"] = _with(
         recipes["design_paper_homou"], "training", {"epochs": long_epochs,
                                                     "patience": max(5, long_epochs // 4)})
+    for scale in t2_scales:
+        for kind in ("baseline", "homou"):
+            recipes[t2_scale_key(f"design_paper_{kind}", scale)] = {
+                **recipes[f"design_paper_{kind}"], "loss": {"t2_loss_scale": float(scale)}}
     recipes["design_direct_homou"] = _with(recipes["homou"], "model", {
         "input_features": "two_point", "residual": False, "residual_smoothing_px": 0.0})
     recipes["design_unsmoothed_homou"] = _with(recipes["homou"], "model", {
@@ -159,6 +165,9 @@ def needed_keys(experiments: list[str], t2_scales: list[float],
             add(seed_key("homou", seed), seed_key("baseline", seed))
     if "design" in experiments:
         add(*(key for _, key in DESIGN_ROWS))
+        if t2_scales:
+            add(*(t2_scale_key(f"design_paper_{kind}", max(t2_scales))
+                  for kind in ("baseline", "homou")))
     if "speed" in experiments:
         add("homou")
     return keys
