@@ -45,8 +45,14 @@ def test_pretrain_finetune_baseline_evaluate_predict(workspace, phantom_dataset,
     assert run(["pretrain", "--data", data, "--out", w / "pre", *common], capsys)[0] == 0
     code, out, _ = run(["finetune", "--model", w / "pre", "--data", data, "--out", w / "ind",
                         "--strategy", "independent", "--tasks", "liver,quality,tissue",
-                        *common], capsys)
+                        "--feature-views", 2, "--task-epochs", "quality=2", *common], capsys)
     assert code == 0 and "independent: liver, quality, tissue" in out
+    stages = json.loads((w / "ind" / "model.json").read_text())["training"]["stages"]
+    assert {s["name"]: s["epochs"] for s in stages if s["kind"] == "independent"} == {
+        "independent liver": 1, "independent quality": 2, "independent tissue": 1}
+    strategy = json.loads((w / "ind" / "model.json").read_text())["training"]["config"][
+        "strategy"]
+    assert strategy["feature_views"] == 2 and strategy["task_epochs"] == {"quality": 2}
     assert run(["finetune", "--model", w / "pre", "--data", data, "--out", w / "alt",
                 "--strategy", "alternating", "--tasks", "liver,quality", "--ratio",
                 "liver=2,quality=1", *common], capsys)[0] == 0

@@ -171,6 +171,11 @@ def add_finetune(commands) -> None:
                    help="joint strategy: weighting option, e.g. likelihood=gaussian")
     p.add_argument("--ratio", action="append", metavar="TASK=N",
                    help="alternating strategy: batches per cycle, e.g. liver=2,quality=1")
+    p.add_argument("--feature-views", type=int, metavar="N",
+                   help="independent strategy: augmented encodings stored per slice "
+                        "(0: run the frozen encoder at every step; default: config, 4)")
+    p.add_argument("--task-epochs", action="append", metavar="TASK=N",
+                   help="independent strategy: a head's own epoch budget, e.g. quality=60")
     _common(p)
     p.set_defaults(handler=_finetune)
 
@@ -191,7 +196,11 @@ def _finetune(args) -> int:
                            else {} if args.weighting and args.weighting != base.weighting
                            else dict(base.weighting_options)),
         ratio=(_key_values(args.ratio, "--ratio", integer=True) if args.ratio
-               else dict(base.ratio) if not args.tasks else {}))
+               else dict(base.ratio) if not args.tasks else {}),
+        feature_views=(args.feature_views if args.feature_views is not None
+                       else base.feature_views),
+        task_epochs=(_key_values(args.task_epochs, "--task-epochs", integer=True)
+                     if args.task_epochs else dict(base.task_epochs)))
     out = run_finetune(resolve_bundle(args.model), args.data, args.out, options,
                        _train(config, "finetune", args),
                        name=args.name or f"{config.name}-{options.strategy}",
