@@ -73,11 +73,15 @@ def test_pretrain_finetune_baseline_evaluate_predict(workspace, phantom_dataset,
     assert code == 0
     report = (w / "report.md").read_text()
     for words in ("Efficiency against separate models", "PSNR", "Dice", "MCC", "McNemar",
-                  "| independent | denoise, liver, quality, tissue |"):
+                  "Wilcoxon", "| independent | denoise, liver, quality, tissue |"):
         assert words in report
     numbers = json.loads((w / "report.json").read_text())
     ratio = numbers["efficiency"][0]["parameter_ratio"]
     assert 0 < ratio < 0.5 and numbers["mcnemar"]
+    liver_pairs = {(p["a"], p["b"]) for p in numbers["wilcoxon_dice"]}
+    assert ("independent", "sep_liver") in liver_pairs
+    assert "slice_dice" not in json.loads((w / "ind" / "model.json").read_text()).get(
+        "metrics", {}).get("liver", {})
 
     image = sorted((data / "images").iterdir())[0]
     code, out, _ = run(["predict", image, "--model", w / "ind", "--out", w / "pred"], capsys)

@@ -4,6 +4,7 @@ encoder would, and the classifier's pooling and normalisation behave as document
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -125,3 +126,28 @@ def test_encoder_builds_for_spec_with_mean_std_pooling():
     assert build_encoder(spec) is not None
     with pytest.raises(UserInputError, match="classifier_pooling"):
         tiny_spec(classifier_pooling="median")
+
+
+def _segmented(label: str, dice: list[float]):
+    from UMSRepLib.evaluation.compare import EvaluatedModel
+
+    return EvaluatedModel(label, Path(label), {}, {"liver": {
+        "kind": "segmentation", "slice_rows": list(range(len(dice))), "slice_dice": dice}})
+
+
+def test_dice_pairs_wilcoxon_matches_the_exact_null_distribution():
+    from UMSRepLib.evaluation.compare import dice_pairs
+
+    better = _segmented("a", [0.9, 0.8, 0.85, 0.7, 0.95, 0.6])
+    worse = _segmented("b", [0.8, 0.75, 0.84, 0.5, 0.9, 0.3])
+    (pair,) = dice_pairs([better, worse], "liver")
+    # all 6 differences favour A: the exact two-sided p is 2 / 2**6
+    assert pair["a_better"] == 6 and pair["b_better"] == 0
+    assert pair["p_value"] == pytest.approx(2 / 2 ** 6)
+    assert pair["mean_difference"] == pytest.approx(0.1)
+    (same,) = dice_pairs([better, _segmented("c", list(better.metrics["liver"]["slice_dice"]))],
+                         "liver")
+    assert same["p_value"] == 1.0 and same["a_better"] == same["b_better"] == 0
+    shifted = _segmented("d", [0.5])
+    with pytest.raises(UserInputError, match="different slices"):
+        dice_pairs([better, shifted], "liver")

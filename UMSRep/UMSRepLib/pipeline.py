@@ -29,7 +29,7 @@ from .data.layout import DESCRIPTION_FILE, DatasetIndex, index_dataset
 from .data.liver_family import FamilyConfig, make_liver_family
 from .data.slices import SliceSet, load_slices
 from .errors import UserInputError
-from .evaluation.compare import EvaluatedModel, efficiency, mcnemar_pairs
+from .evaluation.compare import EvaluatedModel, dice_pairs, efficiency, mcnemar_pairs
 from .evaluation.metrics import evaluate_model
 from .evaluation.report import markdown_report
 from .model_files import load_bundle, read_card, save_bundle, write_card
@@ -42,6 +42,8 @@ from .training.runner import StageRecord
 from .training.strategies import FinetuneOptions, finetune
 
 _SLICES: dict[tuple, SliceSet] = {}
+#: Per-case metric lists kept in reports but not in model cards.
+PER_CASE_KEYS = ("rows", "correct", "slice_rows", "slice_dice")
 
 
 def set_threads(threads: int | None) -> None:
@@ -167,7 +169,7 @@ def run_evaluate(data_dir: str | Path, models: list[tuple[str, Path]],
         (separate_models if is_separate else evaluated).append(result)
         if write_cards:
             card = read_card(path)
-            card["metrics"] = {task: {k: v for k, v in m.items() if k not in ("rows", "correct")}
+            card["metrics"] = {task: {k: v for k, v in m.items() if k not in PER_CASE_KEYS}
                                for task, m in result.metrics.items()}
             card["metrics"]["test_data"] = str(data_dir)
             write_card(path, card)
@@ -179,11 +181,14 @@ def run_evaluate(data_dir: str | Path, models: list[tuple[str, Path]],
     tasks = sorted({t for m in everything for t, v in m.metrics.items()
                     if v.get("kind") == "classification"})
     pairs = [pair for task in tasks for pair in mcnemar_pairs(everything, task)]
-    return {"markdown": markdown_report(everything, rows, pairs, title),
+    segmented = sorted({t for m in everything for t, v in m.metrics.items()
+                        if v.get("kind") == "segmentation"})
+    seg_pairs = [pair for task in segmented for pair in dice_pairs(everything, task)]
+    return {"markdown": markdown_report(everything, rows, pairs, title, seg_pairs),
             "models": [{"label": m.label, "path": str(m.path), "tasks": m.tasks,
                         "parameters": m.parameters, "training_seconds": m.training_seconds,
                         "metrics": m.metrics} for m in everything],
-            "efficiency": rows, "mcnemar": pairs}
+            "efficiency": rows, "mcnemar": pairs, "wilcoxon_dice": seg_pairs}
 
 
 def prepare_data(config: UMSRepConfig, work: Path, progress: bool = False) -> Path:

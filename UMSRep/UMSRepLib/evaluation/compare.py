@@ -3,7 +3,8 @@
 The paper compares UMS-Rep against separate task-specific models on parameters and
 training time (shared encoder + heads vs the sum over the separate networks) and
 compares fine-tuning strategies on the same test images; for classifiers the paired
-comparison is McNemar's test on which cases each model got right.
+comparison is McNemar's test on which cases each model got right, for segmentations the
+Wilcoxon signed-rank test on the per-slice Dice of the slices that hold the structure.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from scipy.stats import wilcoxon
 
 from MultiTaskLib.metrics import mcnemar
 
@@ -86,4 +89,26 @@ def mcnemar_pairs(models: list[EvaluatedModel], task: str) -> list[dict[str, Any
             pairs.append({"task": task, "a": first.label, "b": second.label,
                           "a_only_correct": only_a, "b_only_correct": only_b,
                           "statistic": statistic, "p_value": p_value})
+    return pairs
+
+
+def dice_pairs(models: list[EvaluatedModel], task: str) -> list[dict[str, Any]]:
+    """Wilcoxon signed-rank test on per-slice Dice between every pair that segmented ``task``."""
+    having = [m for m in models if "slice_dice" in m.metrics.get(task, {})]
+    pairs = []
+    for i, first in enumerate(having):
+        for second in having[i + 1:]:
+            a, b = first.metrics[task], second.metrics[task]
+            if a["slice_rows"] != b["slice_rows"]:
+                raise UserInputError(f"{first.label} and {second.label} were tested on "
+                                     f"different slices of {task!r}")
+            differences = [x - y for x, y in zip(a["slice_dice"], b["slice_dice"], strict=True)]
+            nonzero = [d for d in differences if d != 0]
+            p_value = float(wilcoxon(nonzero).pvalue) if nonzero else 1.0
+            pairs.append({"task": task, "a": first.label, "b": second.label,
+                          "a_better": sum(d > 0 for d in differences),
+                          "b_better": sum(d < 0 for d in differences),
+                          "mean_difference": (sum(differences) / len(differences)
+                                              if differences else math.nan),
+                          "p_value": p_value})
     return pairs

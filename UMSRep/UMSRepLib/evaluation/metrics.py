@@ -72,10 +72,12 @@ def _segmentation(model, task, test: SliceSet, batch_size: int) -> dict:
     logits = _predict(model, task, test.images, batch_size)[:, 0]
     predicted = logits > 0
     target = test.masks[task] > 0
-    per_slice = [mt.dice(p, t) for p, t in zip(predicted, target, strict=True) if t.any()]
+    rows = [i for i, t in enumerate(target) if t.any()]
+    per_slice = [float(mt.dice(predicted[i], target[i])) for i in rows]
     return {"kind": "segmentation", "slices": len(target),
             "dice": mt.dice(predicted, target), "iou": mt.iou(predicted, target),
-            "mean_slice_dice": float(np.mean(per_slice)) if per_slice else float("nan")}
+            "mean_slice_dice": float(np.mean(per_slice)) if per_slice else float("nan"),
+            "slice_rows": rows, "slice_dice": per_slice}
 
 
 def _classification(model, task, test: SliceSet, batch_size: int) -> dict:

@@ -75,9 +75,19 @@ def mcnemar_table(pairs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def dice_table(pairs: list[dict[str, Any]]) -> list[str]:
+    lines = ["| task | model A | model B | slices A better | slices B better | "
+             "mean Dice A − B | p (Wilcoxon) |", "|---|---|---|---:|---:|---:|---:|"]
+    for p in pairs:
+        lines.append(f"| {p['task']} | {p['a']} | {p['b']} | {p['a_better']} | "
+                     f"{p['b_better']} | {p['mean_difference']:+.3f} | {p['p_value']:.3g} |")
+    return lines
+
+
 def markdown_report(models: list[EvaluatedModel], efficiency_rows: list[dict[str, Any]],
-                    pairs: list[dict[str, Any]], title: str = "UMSRep evaluation") -> str:
-    """The whole report: models, efficiency, metrics per task, McNemar."""
+                    pairs: list[dict[str, Any]], title: str = "UMSRep evaluation",
+                    segmentation_pairs: list[dict[str, Any]] | None = None) -> str:
+    """The whole report: models, efficiency, metrics per task, McNemar, Wilcoxon."""
     lines = [f"## {title}", "", *models_table(models)]
     if efficiency_rows:
         lines += ["", "### Efficiency against separate models", "",
@@ -86,4 +96,7 @@ def markdown_report(models: list[EvaluatedModel], efficiency_rows: list[dict[str
     if pairs:
         lines += ["", "### McNemar's test between models (same test slices)", "",
                   *mcnemar_table(pairs)]
+    if segmentation_pairs:
+        lines += ["", "### Wilcoxon signed-rank test on per-slice Dice (same test slices)", "",
+                  *dice_table(segmentation_pairs)]
     return "\n".join(lines) + "\n"
