@@ -144,7 +144,7 @@ def test_dice_pairs_wilcoxon_matches_the_exact_null_distribution():
     # all 6 differences favour A: the exact two-sided p is 2 / 2**6
     assert pair["a_better"] == 6 and pair["b_better"] == 0
     assert pair["p_value"] == pytest.approx(2 / 2 ** 6)
-    assert pair["mean_difference"] == pytest.approx(0.1)
+    assert pair["mean_difference"] == pytest.approx((0.1 + 0.05 + 0.01 + 0.2 + 0.05 + 0.3) / 6)
     (same,) = dice_pairs([better, _segmented("c", list(better.metrics["liver"]["slice_dice"]))],
                          "liver")
     assert same["p_value"] == 1.0 and same["a_better"] == same["b_better"] == 0
