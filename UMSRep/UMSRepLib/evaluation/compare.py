@@ -73,42 +73,41 @@ def efficiency(shared: EvaluatedModel, separate: list[EvaluatedModel]) -> dict[s
             "separate": {m.tasks[0]: m.label for m in chosen}}
 
 
-def mcnemar_pairs(models: list[EvaluatedModel], task: str) -> list[dict[str, Any]]:
-    """McNemar's test between every pair of models that classified ``task``."""
-    having = [m for m in models if "correct" in m.metrics.get(task, {})]
-    pairs = []
+def _paired(models: list[EvaluatedModel], task: str, rows_key: str, values_key: str):
+    """(label A, label B, values A, values B) for every pair of models holding
+    ``values_key`` for ``task``, checked to come from the same test slices."""
+    having = [m for m in models if values_key in m.metrics.get(task, {})]
     for i, first in enumerate(having):
         for second in having[i + 1:]:
             a, b = first.metrics[task], second.metrics[task]
-            if a["rows"] != b["rows"]:
+            if a[rows_key] != b[rows_key]:
                 raise UserInputError(f"{first.label} and {second.label} were tested on "
                                      f"different slices of {task!r}")
-            statistic, p_value = mcnemar(a["correct"], b["correct"])
-            only_a = sum(1 for x, y in zip(a["correct"], b["correct"], strict=True) if x and not y)
-            only_b = sum(1 for x, y in zip(a["correct"], b["correct"], strict=True) if y and not x)
-            pairs.append({"task": task, "a": first.label, "b": second.label,
-                          "a_only_correct": only_a, "b_only_correct": only_b,
-                          "statistic": statistic, "p_value": p_value})
+            yield first.label, second.label, a[values_key], b[values_key]
+
+
+def mcnemar_pairs(models: list[EvaluatedModel], task: str) -> list[dict[str, Any]]:
+    """McNemar's test between every pair of models that classified ``task``."""
+    pairs = []
+    for label_a, label_b, a, b in _paired(models, task, "rows", "correct"):
+        statistic, p_value = mcnemar(a, b)
+        pairs.append({"task": task, "a": label_a, "b": label_b,
+                      "a_only_correct": sum(1 for x, y in zip(a, b, strict=True) if x and not y),
+                      "b_only_correct": sum(1 for x, y in zip(a, b, strict=True) if y and not x),
+                      "statistic": statistic, "p_value": p_value})
     return pairs
 
 
 def dice_pairs(models: list[EvaluatedModel], task: str) -> list[dict[str, Any]]:
     """Wilcoxon signed-rank test on per-slice Dice between every pair that segmented ``task``."""
-    having = [m for m in models if "slice_dice" in m.metrics.get(task, {})]
     pairs = []
-    for i, first in enumerate(having):
-        for second in having[i + 1:]:
-            a, b = first.metrics[task], second.metrics[task]
-            if a["slice_rows"] != b["slice_rows"]:
-                raise UserInputError(f"{first.label} and {second.label} were tested on "
-                                     f"different slices of {task!r}")
-            differences = [x - y for x, y in zip(a["slice_dice"], b["slice_dice"], strict=True)]
-            nonzero = [d for d in differences if d != 0]
-            p_value = float(wilcoxon(nonzero).pvalue) if nonzero else 1.0
-            pairs.append({"task": task, "a": first.label, "b": second.label,
-                          "a_better": sum(d > 0 for d in differences),
-                          "b_better": sum(d < 0 for d in differences),
-                          "mean_difference": (sum(differences) / len(differences)
-                                              if differences else math.nan),
-                          "p_value": p_value})
+    for label_a, label_b, a, b in _paired(models, task, "slice_rows", "slice_dice"):
+        differences = [x - y for x, y in zip(a, b, strict=True)]
+        nonzero = [d for d in differences if d != 0]
+        pairs.append({"task": task, "a": label_a, "b": label_b,
+                      "a_better": sum(d > 0 for d in differences),
+                      "b_better": sum(d < 0 for d in differences),
+                      "mean_difference": (sum(differences) / len(differences)
+                                          if differences else math.nan),
+                      "p_value": float(wilcoxon(nonzero).pvalue) if nonzero else 1.0})
     return pairs
