@@ -49,7 +49,8 @@ def add_evaluate(commands) -> None:
         description="Run the evaluation described by a config on the held-out phantom "
                     "cohort (seeds >= 900000): the paper's comparison against the NLLS "
                     "reference and the ground truth, robustness (T2 loss scale, motion), "
-                    "the manual-lambda sweep, label choice (bias and variance) and speed. "
+                    "the manual-lambda sweep, label choice (bias and variance), training "
+                    "seeds, the network-design ablation and speed. "
                     "Models missing from the config's model folder are trained first. "
                     "Writes CSV, markdown tables and PNG figures to --out.")
     parser.add_argument("--config", type=Path, required=True, help="evaluation config")

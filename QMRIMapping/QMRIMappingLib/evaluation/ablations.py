@@ -15,8 +15,8 @@ import numpy as np
 
 from .comparison import _averages
 from .context import Context
-from .experiments import learned_sigma
-from .recipes import DESIGN_ROWS, seed_key, t2_scale_key
+from .experiments import scaled_scores
+from .recipes import DESIGN_ROWS, seed_key
 from .report import Section, Table
 from .scoring import FILTERED, NLLS, TASKS, TWO_POINT
 
@@ -115,10 +115,7 @@ def _paper_design_scaling(context: Context, scale: float) -> Table:
     rows = []
     for kind, label in (("baseline", "fixed 0.5"), ("homou", "HOMOU")):
         for factor in (1.0, scale):
-            key = f"design_paper_{kind}"
-            key = key if factor == 1.0 else t2_scale_key(key, factor)
-            gt = _averages(context, (key,), "gt")
-            sigma = learned_sigma(context, key) if kind == "homou" else {}
+            _, gt, sigma = scaled_scores(context, f"design_paper_{kind}", factor)
             rows.append({"paper design": label, "T2 loss scale": factor,
                          "T1rho RMAE %": gt["T1rho"], "T1rho bias %": gt["T1rho_bias"],
                          "T2 RMAE %": gt["T2"], "T2 bias %": gt["T2_bias"],

@@ -16,7 +16,7 @@ import numpy as np
 from .comparison import _averages
 from .context import Context
 from .figures import bias_variance_figure, lambda_figure
-from .recipes import LABEL_ROWS, lambda_key, t2_scale_key
+from .recipes import LABEL_ROWS, lambda_key, scaled_model_key
 from .report import Section, Table
 from .scoring import NLLS, TASKS, TWO_POINT, network_maps, nlls_maps, two_point_maps
 from .subjects import noise_draws
@@ -27,16 +27,22 @@ def learned_sigma(context: Context, key: str) -> dict[str, float]:
     return {task: weighting.get(task) for task in TASKS}
 
 
+def scaled_scores(context: Context, kind: str, scale: float) -> tuple[str, dict, dict]:
+    """Model key, scores against ground truth and learned σ (HOMOU kinds; else empty) of
+    the network of ``kind`` trained with the T2 loss times ``scale``."""
+    key = scaled_model_key(kind, scale)
+    sigma = learned_sigma(context, key) if kind.endswith("homou") else {}
+    return key, _averages(context, (key,), "gt"), sigma
+
+
 def run_robustness(context: Context) -> Section:
     """Table III: T2 loss scale x1, x100, x10000 and motion corruption."""
     section = Section("Robustness (Table III)")
     rows = []
     for scale in [1.0] + list(context.config.t2_loss_scales):
         for kind, label in (("baseline", "Baseline"), ("homou", "Baseline+HOMOU")):
-            key = kind if scale == 1.0 else t2_scale_key(kind, scale)
-            gt = _averages(context, (key,), "gt")
+            key, gt, sigma = scaled_scores(context, kind, scale)
             ref = _averages(context, (key,), "nlls")
-            sigma = learned_sigma(context, key) if kind == "homou" else {}
             rows.append({"T2 loss scale": scale, "method": label,
                          "T1rho vs GT %": gt["T1rho"], "T2 vs GT %": gt["T2"],
                          "T1rho vs NLLS %": ref["T1rho"], "T2 vs NLLS %": ref["T2"],

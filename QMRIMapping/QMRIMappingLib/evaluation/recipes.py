@@ -64,6 +64,11 @@ def t2_scale_key(kind: str, scale: float) -> str:
     return f"{kind}_t2x{scale:g}"
 
 
+def scaled_model_key(kind: str, scale: float) -> str:
+    """The network of ``kind`` trained with the T2 loss times ``scale`` (1: ``kind`` itself)."""
+    return kind if scale == 1.0 else t2_scale_key(kind, scale)
+
+
 def lambda_key(value: float) -> str:
     return f"lambda_{value:g}"
 
