@@ -8,6 +8,8 @@ distinct from the grey-scale weighted images under it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..fitting import STATUS_DESCRIPTIONS, FitStatus
@@ -44,8 +46,10 @@ def relaxation_colors(n: int = 256) -> np.ndarray:
                     axis=1)
 
 
-def user_color_table(scene, name: str, colors: np.ndarray, category: str):
-    """The scene's colour table called ``name``, created from RGB(A) rows on first use.
+def user_color_table(scene, name: str, colors: Sequence[Sequence[float]], category: str,
+                     labels: list[str] | None = None):
+    """The scene's colour table called ``name``, created from RGB(A) rows on first use
+    (``labels``: one entry name per row, empty by default).
 
     Later calls find it by name, so every map of a session shares one table.
     """
@@ -57,7 +61,8 @@ def user_color_table(scene, name: str, colors: np.ndarray, category: str):
     node.SetNumberOfColors(len(colors))
     for index, row in enumerate(colors):
         alpha = float(row[3]) if len(row) > 3 else 1.0
-        node.SetColor(index, "", float(row[0]), float(row[1]), float(row[2]), alpha)
+        label = labels[index] if labels is not None else ""
+        node.SetColor(index, label, float(row[0]), float(row[1]), float(row[2]), alpha)
     node.SetAttribute("Category", category)
     return node
 
@@ -69,14 +74,6 @@ def relaxation_color_node(scene):
 
 def status_color_node(scene):
     """The scene's fit-status colour table: one named entry per :class:`FitStatus` code."""
-    node = scene.GetFirstNodeByName(STATUS_COLOR_NAME)
-    if node is not None and node.IsA("vtkMRMLColorTableNode"):
-        return node
-    node = scene.AddNewNodeByClass("vtkMRMLColorTableNode", STATUS_COLOR_NAME)
-    node.SetTypeToUser()
-    node.SetNumberOfColors(len(FitStatus))
-    for code in FitStatus:
-        red, green, blue, alpha = STATUS_COLORS[code]
-        node.SetColor(int(code), STATUS_DESCRIPTIONS[code], red, green, blue, alpha)
-    node.SetAttribute("Category", "QMRI")
-    return node
+    codes = sorted(FitStatus)  # 0 .. n-1, the colour index of each code
+    return user_color_table(scene, STATUS_COLOR_NAME, [STATUS_COLORS[c] for c in codes],
+                            "QMRI", [STATUS_DESCRIPTIONS[c] for c in codes])
