@@ -115,6 +115,7 @@ def test_independent_on_stored_features_trains_heads_not_the_encoder(pretrained,
 @pytest.mark.parametrize("values, message", [
     ({"feature_views": -1}, "feature_views"), ({"feature_views": 1.5}, "feature_views"),
     ({"task_epochs": {"quality": 0}}, "task_epochs"),
+    ({"task_epochs": {"qualty": 60}}, "'qualty', which is not among the fine-tuned tasks"),
 ])
 def test_bad_feature_cache_options_are_one_line_errors(values, message):
     with pytest.raises(UserInputError, match=message):

@@ -187,9 +187,10 @@ def _finetune(args) -> int:
 
     config = _setup(args)
     base = config.finetune
+    tasks = _split_list(args.tasks, "--tasks") if args.tasks else list(base.tasks)
     options = FinetuneOptions(
         strategy=args.strategy or base.strategy,
-        tasks=_split_list(args.tasks, "--tasks") if args.tasks else list(base.tasks),
+        tasks=tasks,
         weighting=args.weighting or base.weighting,
         weighting_options=(_key_values(args.weighting_option, "--weighting-option")
                            if args.weighting_option
@@ -200,7 +201,8 @@ def _finetune(args) -> int:
         feature_views=(args.feature_views if args.feature_views is not None
                        else base.feature_views),
         task_epochs=(_key_values(args.task_epochs, "--task-epochs", integer=True)
-                     if args.task_epochs else dict(base.task_epochs)))
+                     if args.task_epochs
+                     else {t: e for t, e in base.task_epochs.items() if t in tasks}))
     out = run_finetune(resolve_bundle(args.model), args.data, args.out, options,
                        _train(config, "finetune", args),
                        name=args.name or f"{config.name}-{options.strategy}",

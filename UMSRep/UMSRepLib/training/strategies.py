@@ -86,6 +86,10 @@ class FinetuneOptions:
         if bad:
             raise UserInputError(f"task_epochs[{bad[0]!r}] must be a whole number >= 1, got "
                                  f"{self.task_epochs[bad[0]]!r}")
+        unknown = [t for t in self.task_epochs if t not in self.tasks]
+        if unknown:
+            raise UserInputError(f"task_epochs names {unknown[0]!r}, which is not among the "
+                                 f"fine-tuned tasks {', '.join(self.tasks)}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> FinetuneOptions:
