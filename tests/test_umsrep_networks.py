@@ -3,12 +3,16 @@ and an encoder that stays put when frozen."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
 
 from UMSRepLib.errors import UserInputError
 from UMSRepLib.networks import ArchitectureSpec, build_encoder, build_head, build_model
+from UMSRepLib.networks import decoders as decoders_module
+from UMSRepLib.networks import encoder as encoder_module
 from UMSRepLib.tasks import DENOISE, TaskSpec
 from UMSRepLib.training.strategies import attach_heads
 
@@ -47,6 +51,35 @@ def test_denoising_decoder_mirrors_the_encoder():
     decoder = build_head(DENOISE, spec)
     ups = [m for m in decoder.modules() if isinstance(m, nn.ConvTranspose2d)]
     assert [(m.in_channels, m.out_channels) for m in ups] == [(64, 32), (32, 16), (16, 8)]
+
+
+
+def test_channels_last_layout_is_used_and_leaves_the_outputs_unchanged(monkeypatch):
+    """The model runs its convolutions channels-last (faster on CPU); the numbers must be
+    those of the same weights in the default layout, for every kind of head, also when a
+    head is fed stored (default-layout) encoder features. Two input channels, so that
+    the default-layout reference is unambiguous (with one channel both layouts coincide)."""
+    spec = dataclasses.replace(tiny_spec(), in_channels=2)
+    torch.manual_seed(2)
+    model = build_model(spec, [DENOISE, LIVER, QUALITY]).eval()
+    convs = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    assert all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs)
+    x = torch.randn(4, 2, SIZE, SIZE)
+    with torch.no_grad():
+        assert model.encoder(x)[0].is_contiguous(memory_format=torch.channels_last)
+        fast = {task: model(x, task=task) for task in ("denoise", "liver", "quality")}
+        from_stored = model.heads["liver"]([level.contiguous() for level in model.encoder(x)])
+        # the same weights and activations in the default layout
+        for module in model.modules():
+            for name, parameter in module.named_parameters(recurse=False):
+                setattr(module, name, nn.Parameter(parameter.detach().contiguous()))
+        for module in (encoder_module, decoders_module):
+            monkeypatch.setattr(module, "channels_last", lambda tensor: tensor.contiguous())
+        assert all(level.is_contiguous() for level in model.encoder(x))
+        reference = {task: model(x, task=task) for task in fast}
+    for task in fast:
+        torch.testing.assert_close(fast[task], reference[task], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(from_stored, fast["liver"], rtol=1e-4, atol=1e-5)
 
 
 def test_attaching_heads_leaves_the_encoder_weights_unchanged():

@@ -1,7 +1,7 @@
 """The UMS-Rep networks: a shared strided-convolution encoder and light task heads.
 
 * :mod:`.spec`        ``ArchitectureSpec``: every size the networks are built from
-* :mod:`.blocks`      convolution + batch norm + ReLU building blocks
+* :mod:`.blocks`      convolution + batch norm + ReLU building blocks, channels-last layout
 * :mod:`.encoder`     ``SharedEncoder`` (strided 3x3 convolutions, no pooling) with freezing
 * :mod:`.decoders`    ``ReconstructionDecoder`` (denoising head) and ``SegmentationDecoder``
 * :mod:`.classifier`  ``ClassificationHead`` (global average pooling, FC, dropout)

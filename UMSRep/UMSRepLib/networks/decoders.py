@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .blocks import ConvBNReLU, UpBNReLU
+from .blocks import ConvBNReLU, UpBNReLU, channels_last
 
 
 class ReconstructionDecoder(nn.Module):
@@ -33,7 +33,7 @@ class ReconstructionDecoder(nn.Module):
         self.out = nn.Conv2d(reverse[-1], out_channels, 3, padding=1)
 
     def forward(self, features: list[Tensor]) -> Tensor:
-        x = features[-1]
+        x = channels_last(features[-1])
         for stage in self.stages:
             x = stage(x)
         return self.out(x)
@@ -59,6 +59,7 @@ class SegmentationDecoder(nn.Module):
         self.out = nn.Conv2d(previous, 1, 1)
 
     def forward(self, features: list[Tensor]) -> Tensor:
+        features = [channels_last(level) for level in features]  # stored features arrive NCHW
         x = features[-1]
         for index, (up, conv) in enumerate(zip(self.ups, self.convs, strict=True)):
             x = up(x)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .blocks import EncoderLevel
+from .blocks import EncoderLevel, channels_last
 
 
 class SharedEncoder(nn.Module):
@@ -45,6 +45,7 @@ class SharedEncoder(nn.Module):
 
     def _features(self, x: Tensor) -> list[Tensor]:
         features = []
+        x = channels_last(x)
         for level in self.levels:
             x = level(x)
             features.append(x)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import torch
 from torch import Tensor, nn
 
 from ..tasks import TaskSpec
@@ -24,7 +25,8 @@ class UMSRepModel(nn.Module):
     def __init__(self, encoder: SharedEncoder, heads: Mapping[str, nn.Module] | None = None,
                  tasks: Mapping[str, TaskSpec] | None = None) -> None:
         super().__init__()
-        self.encoder = encoder
+        # channels-last weights match the channels-last activations (blocks.channels_last)
+        self.encoder = encoder.to(memory_format=torch.channels_last)
         self.heads = nn.ModuleDict()
         self.tasks: dict[str, TaskSpec] = {}
         for name, head in (heads or {}).items():
@@ -37,7 +39,7 @@ class UMSRepModel(nn.Module):
         """Attach ``head`` for ``task``; the encoder is left exactly as it was."""
         if task.name in self.heads:
             raise ValueError(f"the model already has a head for task {task.name!r}")
-        self.heads[task.name] = head
+        self.heads[task.name] = head.to(memory_format=torch.channels_last)
         self.tasks[task.name] = task
         return self
 
