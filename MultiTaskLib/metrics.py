@@ -266,3 +266,21 @@ def mcnemar(test_a_correct: ArrayLike, test_b_correct: ArrayLike, exact: bool | 
         return float(k), min(1.0, 2 * tail / 2**n)
     statistic = max(abs(b - c) - 1, 0) ** 2 / n
     return float(statistic), float(math.erfc(math.sqrt(statistic / 2.0)))
+
+
+def sign_test(a: ArrayLike, b: ArrayLike) -> tuple[int, int, float]:
+    """One-sided exact sign test that ``a`` beats ``b`` in paired runs → (wins, n, p).
+
+    For paired results (e.g. one score per training seed) wins = #(a > b) among the n
+    pairs that differ (ties dropped); under the null hypothesis wins ~ Binomial(n, ½) and
+    p = P(X ≥ wins). Five wins out of five gives p = 1/32 = 0.031, the smallest p five
+    seeds can give. No differing pair gives (0, 0, 1.0).
+    """
+    first = _as_array(a).astype(float).reshape(-1)
+    second = _as_array(b).astype(float).reshape(-1)
+    if first.shape != second.shape:
+        raise ValueError(f"{first.size} results for A but {second.size} for B")
+    differ = first != second
+    wins, n = int(np.sum(first[differ] > second[differ])), int(np.sum(differ))
+    tail = sum(math.comb(n, i) for i in range(wins, n + 1))
+    return wins, n, tail / 2**n

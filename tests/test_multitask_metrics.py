@@ -141,6 +141,18 @@ def test_mcnemar_exact_matches_binomial_test(b, c):
     assert p == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.parametrize("a, b", [([3, 4, 5, 6, 7], [1, 2, 3, 4, 5]),
+                                  ([1, 2, 3, 4, 5], [3, 4, 5, 6, 7]),
+                                  ([0.9, 0.8, 0.7, 0.95], [0.8, 0.8, 0.75, 0.9])])
+def test_sign_test_matches_one_sided_binomial_test(a, b):
+    wins, n, p = metrics.sign_test(a, b)
+    differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    assert (wins, n) == (sum(x > y for x, y in differ), len(differ))
+    assert p == pytest.approx(stats.binomtest(wins, n, 0.5, alternative="greater").pvalue,
+                              rel=1e-12)
+    assert metrics.sign_test([1.0, 2.0], [1.0, 2.0]) == (0, 0, 1.0)
+
+
 def test_mcnemar_chi_square_with_continuity_correction():
     b, c = 40, 18
     a_correct = np.array([True] * b + [False] * c + [True] * 100)
