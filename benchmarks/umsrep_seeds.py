@@ -23,13 +23,15 @@ import sys
 from pathlib import Path
 
 from MultiTaskLib.metrics import sign_test
+from UMSRepLib.benchmark import independent_options
 from UMSRepLib.config import load_config
 from UMSRepLib.errors import UserInputError
+from UMSRepLib.model_files import read_card
 from UMSRepLib.pipeline import run_evaluate, run_finetune, run_separate, set_threads
 from UMSRepLib.tasks import DENOISE
-from UMSRepLib.training.strategies import FinetuneOptions
 
-SCORE = {"segmentation": "dice", "classification": "accuracy"}
+#: task kind -> (metric key, name printed)
+SCORE = {"segmentation": ("dice", "Dice"), "classification": ("accuracy", "accuracy")}
 
 
 def seed_models(bench: Path, config, seed: int, tasks: list[str]) -> dict[str, Path]:
@@ -43,11 +45,7 @@ def seed_models(bench: Path, config, seed: int, tasks: list[str]) -> dict[str, P
     models = {}
     heads = folder / "independent"
     if not (heads / "model.json").is_file():
-        recipe = config.finetune
-        options = FinetuneOptions("independent", tasks, feature_views=recipe.feature_views,
-                                  task_epochs={t: e for t, e in recipe.task_epochs.items()
-                                               if t in tasks})
-        run_finetune(pretrained, data, heads, options,
+        run_finetune(pretrained, data, heads, independent_options(config, tasks),
                      config.train_config("finetune", seed=seed, progress=False),
                      name=f"independent-seed{seed}", **common)
     models["heads"] = heads
@@ -83,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         tasks = [t for t in _tasks(args.bench) if t != DENOISE.name]
         scores: dict[str, dict[str, list[float]]] = {t: {"heads": [], "separate": []}
                                                      for t in tasks}
+        score_names: dict[str, str] = {}
         for seed in seeds:
             models = seed_models(args.bench, config, seed, tasks)
             result = run_evaluate(args.bench / "data", list(models.items()), tasks=tasks)
             by_label = {m["label"]: m["metrics"] for m in result["models"]}
             for task in tasks:
-                key = SCORE[by_label["heads"][task]["kind"]]
+                key, score_names[task] = SCORE[by_label["heads"][task]["kind"]]
                 scores[task]["heads"].append(by_label["heads"][task][key])
                 scores[task]["separate"].append(by_label[f"separate {task}"][task][key])
             print(f"seed {seed}: " + ", ".join(
@@ -103,9 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---:|---:|")
     for task, pair in scores.items():
         wins, _, p = sign_test(pair["heads"], pair["separate"])
-        key = "Dice" if task == "liver" else "accuracy"
-        print(f"| {task} | {key} | {_mean_sd(pair['heads'])} | {_mean_sd(pair['separate'])} "
-              f"| {wins} of {len(seeds)} | {p:.3g} |")
+        print(f"| {task} | {score_names[task]} | {_mean_sd(pair['heads'])} | "
+              f"{_mean_sd(pair['separate'])} | {wins} of {len(seeds)} | {p:.3g} |")
     return 0
 
 
@@ -115,8 +113,6 @@ def _mean_sd(values: list[float]) -> str:
 
 
 def _tasks(bench: Path) -> list[str]:
-    from UMSRepLib.model_files import read_card
-
     return [task["name"] for task in read_card(bench / "models" / "independent")["tasks"]]
 
 

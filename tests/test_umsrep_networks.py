@@ -53,7 +53,6 @@ def test_denoising_decoder_mirrors_the_encoder():
     assert [(m.in_channels, m.out_channels) for m in ups] == [(64, 32), (32, 16), (16, 8)]
 
 
-
 def test_channels_last_layout_is_used_and_leaves_the_outputs_unchanged(monkeypatch):
     """The model runs its convolutions channels-last (faster on CPU); the numbers must be
     those of the same weights in the default layout, for every kind of head, also when a

@@ -71,10 +71,8 @@ def benchmark(config: UMSRepConfig, out: str | Path, *, progress: bool = False
     separate += [(f"separate {task}", _build(models / f"separate_{task}", separate_model(task)))
                  for task in tasks]
     recipe = config.finetune
-    independent_options = FinetuneOptions(
-        "independent", tasks, feature_views=recipe.feature_views,
-        task_epochs={t: e for t, e in recipe.task_epochs.items() if t in tasks})
-    independent = _build(models / "independent", finetuned(independent_options, "independent"))
+    independent = _build(models / "independent",
+                         finetuned(independent_options(config, tasks), "independent"))
     shared = [("UMS-Rep independent", independent)]
     if recipe.strategy != "independent":
         label = f"UMS-Rep {recipe.strategy}" + (f" ({recipe.weighting})"
@@ -107,6 +105,15 @@ def benchmark(config: UMSRepConfig, out: str | Path, *, progress: bool = False
     (out / "report.json").write_text(json.dumps(data, indent=2, default=str) + "\n",
                                      encoding="utf-8")
     return {"markdown": markdown, **data}
+
+
+def independent_options(config: UMSRepConfig, tasks: list[str]) -> FinetuneOptions:
+    """The config's independent-head recipe (feature views, per-task epochs) for ``tasks``:
+    the UMS-Rep model every comparison is made with."""
+    recipe = config.finetune
+    return FinetuneOptions("independent", tasks, feature_views=recipe.feature_views,
+                           task_epochs={t: e for t, e in recipe.task_epochs.items()
+                                        if t in tasks})
 
 
 def _build(path: Path, make) -> Path:
